@@ -1,0 +1,46 @@
+"""Authentication: `Authorization: Bearer <token>` for users, `X-API-Key` for scanner devices.
+Routes marked `opt={"public": True}` need neither."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from app.auth import service
+from app.errors import Unauthorized
+from app.state import app_state
+
+PUBLIC_OPT = "public"
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="darutrace"'}
+
+
+class CredentialsMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        state = app_state(connection.app)
+        authorization = connection.headers.get("authorization", "")
+        api_key = connection.headers.get("x-api-key")
+        try:
+            async with state.db.session() as session:
+                if authorization:
+                    scheme, _, token = authorization.partition(" ")
+                    if scheme.lower() != "bearer" or not token.strip():
+                        raise Unauthorized("Use the header `Authorization: Bearer <token>`.")
+                    principal = await service.principal_from_token(
+                        session, token.strip(), state.jwt_secret
+                    )
+                    return AuthenticationResult(user=principal, auth=token)
+                if api_key:
+                    principal = await service.principal_from_api_key(session, api_key.strip())
+                    return AuthenticationResult(user=principal, auth=api_key)
+        except Unauthorized as exc:
+            raise NotAuthorizedException(exc.detail, headers=BEARER_CHALLENGE) from exc
+        raise NotAuthorizedException(
+            "Authentication required: log in at POST /api/auth/login and send "
+            "`Authorization: Bearer <token>`, or send a device's `X-API-Key`.",
+            headers=BEARER_CHALLENGE,
+        )

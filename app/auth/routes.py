@@ -1,0 +1,65 @@
+"""/api/auth: log in (a JWT), log out (the token stops working), and who am I."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth import service
+from app.auth.guards import EVERY_ROLE, allow
+from app.auth.middleware import PUBLIC_OPT
+from app.auth.principal import Principal
+from app.state import AppState
+from models.identity import Role
+
+
+class LoginIn(msgspec.Struct):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class TokenOut(msgspec.Struct):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: datetime
+
+
+class WhoAmI(msgspec.Struct):
+    kind: Literal["user", "device"]
+    id: uuid.UUID
+    name: str
+    role: Role
+    organization_id: uuid.UUID
+    facility_id: uuid.UUID | None
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]  # noqa: RUF012
+
+    @post("/login", opt={PUBLIC_OPT: True}, status_code=200, summary="Log in; returns a JWT")
+    async def login(self, session: AsyncSession, runtime: AppState, data: LoginIn) -> TokenOut:
+        token = await service.login(
+            session, data.username, data.password, runtime.jwt_secret, runtime.token_ttl
+        )
+        return TokenOut(access_token=token.token, token_type="bearer", expires_at=token.expires_at)
+
+    @post("/logout", guards=[allow(EVERY_ROLE)], status_code=204, summary="End this token")
+    async def logout(self, session: AsyncSession, principal: Principal) -> None:
+        await service.logout(session, principal)
+
+    @get("/me", guards=[allow(EVERY_ROLE, devices=True)], summary="The authenticated caller")
+    async def me(self, principal: Principal) -> WhoAmI:
+        return WhoAmI(
+            kind=principal.kind,
+            id=principal.id,
+            name=principal.name,
+            role=principal.role,
+            organization_id=principal.organization_id,
+            facility_id=principal.facility_id,
+        )

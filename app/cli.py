@@ -1,0 +1,260 @@
+"""The `darutrace` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import TypeVar
+
+import click
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import demo
+from app.db import migrate
+from app.db.database import Database
+from app.devices import service as devices
+from app.errors import ServiceError
+from app.organizations import service as organizations
+from app.settings import Settings
+from app.users import service as users
+from models.identity import Device, Facility, Organization, OrganizationKind, Role
+
+T = TypeVar("T")
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Start the database (embedded or DATABASE_URL), run `work` in one session, stop."""
+    db = Database(Settings.from_env())
+    db.start()
+
+    async def run() -> T:
+        db.open_pool()
+        try:
+            async with db.session() as session:
+                return await work(session)
+        finally:
+            await db.close_pool()
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        db.stop()
+
+
+def _print_json(value: object) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@click.group()
+def main() -> None:
+    """DaruTrace: national drug track-and-trace."""
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="Seed the demo world and print its logins.")
+@click.option("--host", default=None, help="Listen address (DARUTRACE_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (DARUTRACE_PORT, default 8000).")
+def serve(with_demo: bool, host: str | None, port: int | None) -> None:
+    """Start the database (embedded unless DATABASE_URL), migrate, and serve the API."""
+    import uvicorn
+
+    from app.factory import create_app
+
+    settings = Settings.from_env()
+    host = host or settings.host
+    port = port or settings.port
+    db = Database(settings)
+    db.start()
+    try:
+        if with_demo:
+            asyncio.run(_seed_demo(db))
+        app = create_app(settings, db)
+        url = f"http://{host}:{port}"
+        click.echo(f"DaruTrace at {url}  (API docs: {url}/schema)")
+        if with_demo:
+            click.echo("Demo logins (POST /api/auth/login):")
+            for login in demo.logins():
+                click.echo(f"  {login.username:<24} {login.password:<30} {login.role.value}")
+            click.echo("Demo scanner keys (X-API-Key): darutrace demo devices")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10
+        )
+        uvicorn.Server(config).run()
+    finally:
+        db.stop()
+
+
+async def _seed_demo(db: Database) -> None:
+    db.open_pool()
+    try:
+        async with db.session() as session:
+            await demo.seed(session)
+    finally:
+        await db.close_pool()
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    database = Database(Settings.from_env())
+    database.start()
+    database.stop()
+    click.echo(f"database at revision {migrate.head_revision()}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head revision."""
+    database = Database(Settings.from_env())
+    database.start(run_migrations=False)
+    try:
+        with sa.create_engine(database.url, poolclass=sa.NullPool).connect() as connection:
+            current = migrate.current_revision(connection)
+    finally:
+        database.stop()
+    head = migrate.head_revision()
+    state = "up to date" if current == head else "behind: run `darutrace db upgrade`"
+    click.echo(f"current {current}  head {head}  ({state})")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """(Developers) autogenerate a migration from the models; review it before committing."""
+    from alembic import command
+
+    database = Database(Settings.from_env())
+    database.start()
+    try:
+        command.revision(migrate.alembic_config(database.url), message=message, autogenerate=True)
+    finally:
+        database.stop()
+
+
+@main.group("organizations")
+def organizations_group() -> None:
+    """Organisations (to bootstrap: create the regulator, then its first admin)."""
+
+
+@organizations_group.command("create")
+@click.option("--gln", required=True)
+@click.option("--name", required=True, help="Name in English.")
+@click.option("--name-fa", required=True, help="Name in Persian.")
+@click.option("--kind", type=click.Choice([k.value for k in OrganizationKind]), required=True)
+def organizations_create(gln: str, name: str, name_fa: str, kind: str) -> None:
+    new = organizations.NewOrganization(gln, name, name_fa, OrganizationKind(kind))
+
+    async def work(session: AsyncSession) -> Organization:
+        return await organizations.create(session, new)
+
+    organization = _with_session(work)
+    _print_json({"id": organization.id, "gln": organization.gln, "name": organization.name})
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "org_gln", required=True, help="GLN of the user's organisation.")
+@click.option("--facility", "facility_gln", default=None, help="GLN of the home facility.")
+@click.password_option(help="Asked for when not given.")
+def users_create(
+    username: str, role: str, org_gln: str, facility_gln: str | None, password: str
+) -> None:
+    """Create a user, the first admin included."""
+
+    async def work(session: AsyncSession) -> uuid.UUID:
+        organization = await _by_gln(session, Organization, org_gln, "organisation")
+        facility_id = None
+        if facility_gln:
+            facility_id = (await _by_gln(session, Facility, facility_gln, "facility")).id
+        new = users.NewUser(username, password, Role(role), organization.id, facility_id)
+        return (await users.create(session, new)).id
+
+    _print_json({"id": _with_session(work), "username": username, "role": role})
+
+
+@main.group("devices")
+def devices_group() -> None:
+    """Scanner devices and their API keys."""
+
+
+@devices_group.command("create")
+@click.option("--facility", "facility_gln", required=True, help="GLN of the device's facility.")
+@click.option("--name", required=True)
+def devices_create(facility_gln: str, name: str) -> None:
+    """Register a device; its API key is printed once and never again."""
+
+    async def work(session: AsyncSession) -> devices.IssuedDevice:
+        facility = await _by_gln(session, Facility, facility_gln, "facility")
+        return await devices.create(session, None, facility.id, name)
+
+    issued = _with_session(work)
+    _print_json({"id": issued.device.id, "name": issued.device.name, "api_key": issued.api_key})
+    click.echo("Store the API key now: it is not shown again.", err=True)
+
+
+@devices_group.command("revoke")
+@click.argument("device_id", type=click.UUID)
+def devices_revoke(device_id: uuid.UUID) -> None:
+    """Revoke a device's API key (it stops working at once)."""
+
+    async def work(session: AsyncSession) -> Device:
+        return await devices.revoke(session, None, device_id)
+
+    device = _with_session(work)
+    _print_json({"id": device.id, "name": device.name, "revoked_at": device.revoked_at})
+
+
+@main.group("demo")
+def demo_group() -> None:
+    """The demo world (public credentials: never on a real deployment)."""
+
+
+@demo_group.command("seed")
+def demo_seed() -> None:
+    """Create the demo world (idempotent)."""
+    _with_session(demo.seed)
+    click.echo("demo world ready; `darutrace demo logins` lists the logins")
+
+
+@demo_group.command("logins")
+def demo_logins() -> None:
+    """The demo users as JSON lines."""
+    for login in demo.logins():
+        _print_json(asdict(login))
+
+
+@demo_group.command("devices")
+def demo_devices() -> None:
+    """The demo scanner devices and their API keys as JSON lines."""
+    for device in demo.devices():
+        _print_json(asdict(device))
+
+
+async def _by_gln(session: AsyncSession, model: type[T], gln: str, what: str) -> T:
+    row = (await session.exec(select(model).where(model.gln == gln))).first()  # type: ignore[attr-defined]
+    if row is None:
+        raise click.ClickException(f"No {what} with GLN {gln}.")
+    return row
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The database a process uses: `DATABASE_URL`, or the embedded server in the data directory."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual `postgres://` / `postgresql://` forms and select the psycopg 3 driver."""
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
+
+
+class Database:
+    """Owns the server (when embedded) and the connection pool of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._embedded: EmbeddedPostgres | None = None
+        self.url = ""
+        self.engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def start(self, *, run_migrations: bool = True) -> None:
+        if self.settings.database_url:
+            self.url = normalize_url(self.settings.database_url)
+        else:
+            self._embedded = EmbeddedPostgres(self.settings.data_dir)
+            self.url = self._embedded.start()
+            log.info("embedded PostgreSQL ready in %s", self.settings.data_dir)
+        if run_migrations:
+            migrate.upgrade(self.url)
+
+    def open_pool(self) -> None:
+        self.engine = create_async_engine(
+            self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    async def close_pool(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    def stop(self) -> None:
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        assert self._sessions is not None, "open_pool() first"
+        async with self._sessions() as session:
+            yield session

@@ -1,0 +1,36 @@
+"""Values route handlers receive by name: `session` (one transaction's unit of work) and
+`principal` (the authenticated caller)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.state import AppState, app_state
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with app_state(request.app).db.session() as session:
+        yield session
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal), "route is public but asks for a principal"
+    return principal
+
+
+def provide_runtime(request: Request[Any, Any, Any]) -> AppState:
+    return app_state(request.app)
+
+
+DEPENDENCIES = {
+    "session": Provide(provide_session),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "runtime": Provide(provide_runtime, sync_to_thread=False),
+}

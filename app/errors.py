@@ -1,0 +1,40 @@
+"""Errors the services raise; the app turns each into an RFC 9457 problem with its status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    title = "Invalid input"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    title = "Conflict"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    title = "Unauthorized"

@@ -1,0 +1,77 @@
+"""/api/facilities"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.guards import EVERY_ROLE, allow
+from app.auth.principal import Principal
+from app.facilities import service
+from models.identity import Facility, Role
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Place = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class FacilityIn(msgspec.Struct):
+    gln: str
+    organization_id: uuid.UUID
+    name: Name
+    province: Place
+    city: Place
+    name_fa: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    address: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class FacilityOut(msgspec.Struct):
+    id: uuid.UUID
+    gln: str
+    organization_id: uuid.UUID
+    name: str
+    name_fa: str
+    address: str
+    province: str
+    city: str
+    created_at: datetime
+
+
+def facility_out(facility: Facility) -> FacilityOut:
+    return msgspec.convert(facility, FacilityOut, from_attributes=True)
+
+
+class FacilityController(Controller):
+    path = "/api/facilities"
+    tags = ["identity"]  # noqa: RUF012
+    opt = {"audit": "facilities"}  # noqa: RUF012
+
+    @post("/", guards=[allow({Role.admin})], summary="Register a facility (admin)")
+    async def create(self, session: AsyncSession, data: FacilityIn) -> FacilityOut:
+        new = service.NewFacility(
+            gln=data.gln,
+            organization_id=data.organization_id,
+            name=data.name,
+            name_fa=data.name_fa,
+            address=data.address,
+            province=data.province,
+            city=data.city,
+        )
+        return facility_out(await service.create(session, new))
+
+    @get("/", guards=[allow(EVERY_ROLE, devices=True)], summary="Facilities the caller may see")
+    async def list(
+        self, session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
+    ) -> list[FacilityOut]:
+        facilities = await service.list_visible(session, principal, organization_id)
+        return [facility_out(f) for f in facilities]
+
+    @get("/{facility_id:uuid}", guards=[allow(EVERY_ROLE, devices=True)], summary="One facility")
+    async def get(
+        self, session: AsyncSession, principal: Principal, facility_id: uuid.UUID
+    ) -> FacilityOut:
+        return facility_out(await service.get(session, principal, facility_id))

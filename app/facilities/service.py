@@ -1,0 +1,64 @@
+"""Facilities (sites with a GLN): admins register them for an organisation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.errors import Conflict, InvalidInput
+from app.scoping import checked_key, ensure_visible, get_or_404
+from models.gs1 import validate_gln
+from models.identity import Facility, Organization
+
+
+@dataclass(frozen=True)
+class NewFacility:
+    gln: str
+    organization_id: uuid.UUID
+    name: str
+    name_fa: str
+    address: str
+    province: str
+    city: str
+
+
+async def create(session: AsyncSession, data: NewFacility) -> Facility:
+    gln = checked_key(validate_gln, data.gln, "gln")
+    if await session.get(Organization, data.organization_id) is None:
+        raise InvalidInput("organization_id: no organisation with this id.", field="organization_id")
+    if (await session.exec(select(Facility).where(Facility.gln == gln))).first():
+        raise Conflict(f"A facility with GLN {gln} is already registered.", field="gln")
+    facility = Facility(
+        gln=gln,
+        organization_id=data.organization_id,
+        name=data.name,
+        name_fa=data.name_fa,
+        address=data.address,
+        province=data.province,
+        city=data.city,
+    )
+    session.add(facility)
+    await session.commit()
+    return facility
+
+
+async def list_visible(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
+) -> Sequence[Facility]:
+    statement = select(Facility).order_by(col(Facility.name))
+    if not principal.reads_everything:
+        statement = statement.where(Facility.organization_id == principal.organization_id)
+    if organization_id is not None:
+        statement = statement.where(Facility.organization_id == organization_id)
+    return (await session.exec(statement)).all()
+
+
+async def get(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
+    facility = await get_or_404(session, Facility, facility_id, "facility")
+    ensure_visible(principal, facility.organization_id, "facility")
+    return facility

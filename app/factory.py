@@ -1,0 +1,126 @@
+"""The Litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig, StructLoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.static_files import create_static_files_router
+from openapi_ui_bundles import swagger_ui
+
+from app.access_log.middleware import AccessLogMiddleware
+from app.access_log.routes import AccessLogController
+from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
+from app.auth.routes import AuthController
+from app.db.database import Database
+from app.dependencies import DEPENDENCIES
+from app.devices.routes import DeviceController
+from app.facilities.routes import FacilityController
+from app.health import health, ready
+from app.organizations.routes import OrganizationController
+from app.problems import EXCEPTION_HANDLERS
+from app.settings import Settings
+from app.state import AppState
+from app.users.routes import UserController
+
+SWAGGER_ASSETS = "/schema/assets"
+
+
+def create_app(settings: Settings, db: Database) -> Litestar:
+    """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
+    state = AppState(settings=settings, db=db, jwt_secret=settings.jwt_secret())
+
+    @asynccontextmanager
+    async def pool(_: Litestar) -> AsyncIterator[None]:
+        db.open_pool()
+        try:
+            yield
+        finally:
+            await db.close_pool()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            AuthController,
+            OrganizationController,
+            FacilityController,
+            UserController,
+            DeviceController,
+            AccessLogController,
+            create_static_files_router(
+                path=SWAGGER_ASSETS,
+                directories=[swagger_ui.static_path],
+                opt={PUBLIC_OPT: True},
+                include_in_schema=False,
+            ),
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            DefineMiddleware(CredentialsMiddleware, exclude_from_auth_key=PUBLIC_OPT, exclude="^/schema"),
+            AccessLogMiddleware(),
+        ],
+        lifespan=[pool],
+        openapi_config=_openapi(),
+        plugins=[StructlogPlugin(_logging(settings))],
+        state=State({"darutrace": state}),
+    )
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="DaruTrace",
+        version="0.1.0",
+        description="National drug track-and-trace: identities, packs, events, verification.",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "ApiKey": SecurityScheme(
+                    type="apiKey", name="X-API-Key", security_scheme_in="header"
+                ),
+            }
+        ),
+        security=[{"BearerToken": []}, {"ApiKey": []}],
+    )
+
+
+def _logging(settings: Settings) -> StructlogConfig:
+    """JSON-ish structured logs; requests are logged without headers or bodies, which carry
+    passwords, tokens and API keys."""
+    return StructlogConfig(
+        structlog_logging_config=StructLoggingConfig(
+            standard_lib_logging_config=LoggingConfig(
+                log_exceptions="never",
+                root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            ),
+            log_exceptions="never",
+            pretty_print_tty=False,
+        ),
+        middleware_logging_config=LoggingMiddlewareConfig(
+            request_log_fields=("path", "method", "query"),
+            response_log_fields=("status_code",),
+            exclude=["^/schema/assets"],
+        ),
+    )
+
+

@@ -1,0 +1,85 @@
+"""Every error leaves as an RFC 9457 problem document (`application/problem+json`)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.errors import ServiceError
+
+log = logging.getLogger("darutrace.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _service_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, ServiceError)
+    return problem(request, exc.status_code, exc.detail, exc.title, **exc.extra)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, HTTPException)
+    errors = exc.extra if isinstance(exc, ValidationException) and exc.extra else None
+    detail = exc.detail or HTTPStatus(exc.status_code).phrase
+    if isinstance(exc, ValidationException) and errors:
+        detail = "; ".join(_describe(error) for error in errors if isinstance(error, dict))
+    return problem(request, exc.status_code, detail, headers=exc.headers, errors=errors)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = error.get("key")
+    message = str(error.get("message", "invalid value"))
+    return f"{key}: {message}" if key else message
+
+
+def _database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        request,
+        503,
+        "The database is unavailable; nothing was changed. Retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, 500, "An unexpected error occurred; it has been logged.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ServiceError: _service_error,
+    HTTPException: _http_error,
+    OperationalError: _database_unavailable,
+    InterfaceError: _database_unavailable,
+    PoolTimeout: _database_unavailable,
+    Exception: _unexpected_error,
+}

@@ -1,0 +1,36 @@
+"""Rules every service shares: organisation scoping (another organisation's object is reported
+as missing, 404, so that its existence does not leak) and GS1 key validation errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.errors import InvalidInput, NotFound
+from models.gs1 import InvalidKey
+
+T = TypeVar("T")
+
+
+def ensure_visible(principal: Principal, organization_id: uuid.UUID, what: str) -> None:
+    if not principal.may_read_organization(organization_id):
+        raise NotFound(f"No {what} with this id.")
+
+
+async def get_or_404(session: AsyncSession, model: type[T], object_id: uuid.UUID, what: str) -> T:
+    row = await session.get(model, object_id)
+    if row is None:
+        raise NotFound(f"No {what} with this id.")
+    return row
+
+
+def checked_key(validate: Callable[[str], str], value: str, field: str) -> str:
+    """Run a GS1 key validator, reporting a failure as a 422 naming the field."""
+    try:
+        return validate(value)
+    except InvalidKey as exc:
+        raise InvalidInput(f"{field}: {exc}", field=field) from exc

@@ -1,0 +1,64 @@
+"""Settings read from the environment (`DARUTRACE_…`, plus the conventional `DATABASE_URL`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"DARUTRACE_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    token_ttl_minutes: int
+    log_level: str
+    jwt_secret_override: str | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = os.environ.get("DARUTRACE_DATA_DIR") or platformdirs.user_data_dir("darutrace")
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            data_dir=Path(data_dir).expanduser().resolve(),
+            host=_env("HOST", "127.0.0.1"),
+            port=int(_env("PORT", "8000")),
+            token_ttl_minutes=int(_env("TOKEN_TTL_MINUTES", "480")),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
+        )
+
+    def jwt_secret(self) -> str:
+        """The signing key: from the environment, or generated once and kept in the data directory
+        so that tokens survive a restart."""
+        if self.jwt_secret_override:
+            return self.jwt_secret_override
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            write_secret_once(path, secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def write_secret_once(path: Path, value: str) -> None:
+    """Create `path` (mode 0600) holding `value`, unless it exists: the first of several racing
+    processes wins and the others read its value, never a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

@@ -1,0 +1,27 @@
+"""What the running application shares between requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from litestar import Litestar
+
+from app.db.database import Database
+from app.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    jwt_secret: str
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)
+
+
+def app_state(app: Litestar) -> AppState:
+    state: AppState = app.state.darutrace
+    return state

@@ -1,0 +1,115 @@
+"""Who takes part: organisations, their facilities, their users and their scanner devices."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, timestamp_field
+
+
+class OrganizationKind(enum.StrEnum):
+    manufacturer = "manufacturer"
+    importer = "importer"
+    distributor = "distributor"
+    pharmacy = "pharmacy"
+    hospital = "hospital"
+    regulator = "regulator"
+
+
+class Role(enum.StrEnum):
+    manufacturer = "manufacturer"
+    importer = "importer"
+    distributor = "distributor"
+    pharmacy = "pharmacy"
+    hospital = "hospital"
+    inspector = "inspector"
+    admin = "admin"
+
+
+# The role a member of each kind of organisation works in; the regulator's staff are inspectors
+# or admins.
+ROLES_BY_KIND: dict[OrganizationKind, frozenset[Role]] = {
+    OrganizationKind.manufacturer: frozenset({Role.manufacturer}),
+    OrganizationKind.importer: frozenset({Role.importer}),
+    OrganizationKind.distributor: frozenset({Role.distributor}),
+    OrganizationKind.pharmacy: frozenset({Role.pharmacy}),
+    OrganizationKind.hospital: frozenset({Role.hospital}),
+    OrganizationKind.regulator: frozenset({Role.inspector, Role.admin}),
+}
+
+# The role a scanner device acts in, from the kind of organisation that owns its facility.
+DEVICE_ROLE_BY_KIND: dict[OrganizationKind, Role] = {
+    OrganizationKind.manufacturer: Role.manufacturer,
+    OrganizationKind.importer: Role.importer,
+    OrganizationKind.distributor: Role.distributor,
+    OrganizationKind.pharmacy: Role.pharmacy,
+    OrganizationKind.hospital: Role.hospital,
+    OrganizationKind.regulator: Role.inspector,
+}
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    gln: str = Field(sa_type=sa.CHAR(13), unique=True)
+    name: str = Field(max_length=200)
+    name_fa: str = Field(max_length=200)
+    kind: OrganizationKind = Field(sa_type=enum_column(OrganizationKind))
+    created_at: datetime = timestamp_field()
+
+
+class Facility(SQLModel, table=True):
+    __tablename__ = "facilities"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    gln: str = Field(sa_type=sa.CHAR(13), unique=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    name_fa: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=500)
+    province: str = Field(max_length=100)
+    city: str = Field(max_length=100)
+    created_at: datetime = timestamp_field()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    password_hash: str = Field(max_length=200)
+    role: Role = Field(sa_type=enum_column(Role))
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    facility_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
+    is_active: bool = True
+    created_at: datetime = timestamp_field()
+
+
+class Device(SQLModel, table=True):
+    """A scanner station. Its API key is shown once; we keep only a SHA-256 of it (the key is
+    256 random bits, so a fast hash is as safe as a slow one and costs nothing per request)."""
+
+    __tablename__ = "devices"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=120)
+    facility_id: uuid.UUID = Field(foreign_key="facilities.id", index=True)
+    key_hash: str = Field(sa_type=sa.CHAR(64), unique=True)
+    key_prefix: str = Field(max_length=12)
+    created_at: datetime = timestamp_field()
+    revoked_at: datetime | None = timestamp_field(nullable=True)
+
+
+class RevokedToken(SQLModel, table=True):
+    """Tokens ended by logout before their expiry (rows can be purged once `expires_at` passes)."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = timestamp_field()

@@ -1,0 +1,9 @@
+"""Imports every table module so that `SQLModel.metadata` is complete (for Alembic and tests)."""
+
+from sqlmodel import SQLModel
+
+from models import access, identity
+
+metadata = SQLModel.metadata
+
+__all__ = ["access", "identity", "metadata"]
