@@ -6,7 +6,6 @@ real deployment."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement
@@ -69,72 +68,189 @@ def _site(n: int, name: str, name_fa: str, province: str, city: str, address: st
 K = OrganizationKind
 WORLD: tuple[DemoOrganization, ...] = (
     DemoOrganization(
-        _gln(1), "Food and Drug Organization", "سازمان غذا و دارو", K.regulator,
-        (_site(51, "FDO Headquarters", "ستاد سازمان غذا و دارو", "Tehran", "Tehran",
-               "Fakhr-e Razi St, Enghelab Sq"),),
+        _gln(1),
+        "Food and Drug Organization",
+        "سازمان غذا و دارو",
+        K.regulator,
+        (
+            _site(
+                51,
+                "FDO Headquarters",
+                "ستاد سازمان غذا و دارو",
+                "Tehran",
+                "Tehran",
+                "Fakhr-e Razi St, Enghelab Sq",
+            ),
+        ),
         (("fdo-admin", Role.admin), ("fdo-inspector", Role.inspector)),
     ),
     DemoOrganization(
-        _gln(2), "Sina Darou Pharmaceutical", "داروسازی سینا دارو", K.manufacturer,
-        (_site(52, "Sina Darou Plant", "کارخانه سینا دارو", "Tehran", "Tehran",
-               "Km 12 Karaj Special Road"),),
+        _gln(2),
+        "Sina Darou Pharmaceutical",
+        "داروسازی سینا دارو",
+        K.manufacturer,
+        (
+            _site(
+                52,
+                "Sina Darou Plant",
+                "کارخانه سینا دارو",
+                "Tehran",
+                "Tehran",
+                "Km 12 Karaj Special Road",
+            ),
+        ),
         (("sina-darou", Role.manufacturer),),
     ),
     DemoOrganization(
-        _gln(3), "Zagros Pharmed", "زاگرس فارمد", K.manufacturer,
-        (_site(53, "Zagros Pharmed Plant", "کارخانه زاگرس فارمد", "Isfahan", "Isfahan",
-               "Morchekhort Industrial Zone"),),
+        _gln(3),
+        "Zagros Pharmed",
+        "زاگرس فارمد",
+        K.manufacturer,
+        (
+            _site(
+                53,
+                "Zagros Pharmed Plant",
+                "کارخانه زاگرس فارمد",
+                "Isfahan",
+                "Isfahan",
+                "Morchekhort Industrial Zone",
+            ),
+        ),
         (("zagros-pharmed", Role.manufacturer),),
     ),
     DemoOrganization(
-        _gln(4), "Pars Medical Import", "واردات دارویی پارس", K.importer,
-        (_site(54, "Pars Import Bonded Warehouse", "انبار گمرکی پارس", "Tehran", "Tehran",
-               "Imam Khomeini Airport Cargo"),),
+        _gln(4),
+        "Pars Medical Import",
+        "واردات دارویی پارس",
+        K.importer,
+        (
+            _site(
+                54,
+                "Pars Import Bonded Warehouse",
+                "انبار گمرکی پارس",
+                "Tehran",
+                "Tehran",
+                "Imam Khomeini Airport Cargo",
+            ),
+        ),
         (("pars-import", Role.importer),),
     ),
     DemoOrganization(
-        _gln(5), "Daru Pakhsh Distribution", "شرکت پخش دارو پخش", K.distributor,
+        _gln(5),
+        "Daru Pakhsh Distribution",
+        "شرکت پخش دارو پخش",
+        K.distributor,
         (
-            _site(55, "Daru Pakhsh Tehran Hub", "مرکز پخش تهران", "Tehran", "Tehran",
-                  "Shahid Lashgari Highway"),
-            _site(56, "Daru Pakhsh Mashhad Hub", "مرکز پخش مشهد", "Razavi Khorasan", "Mashhad",
-                  "Toos Industrial Zone"),
+            _site(
+                55,
+                "Daru Pakhsh Tehran Hub",
+                "مرکز پخش تهران",
+                "Tehran",
+                "Tehran",
+                "Shahid Lashgari Highway",
+            ),
+            _site(
+                56,
+                "Daru Pakhsh Mashhad Hub",
+                "مرکز پخش مشهد",
+                "Razavi Khorasan",
+                "Mashhad",
+                "Toos Industrial Zone",
+            ),
         ),
         (("darupakhsh", Role.distributor),),
     ),
     DemoOrganization(
-        _gln(6), "Fars Pharmaceutical Distribution", "پخش دارویی فارس", K.distributor,
-        (_site(57, "Fars Distribution Shiraz", "انبار پخش شیراز", "Fars", "Shiraz",
-               "Bozorgrah-e Amir Kabir"),),
+        _gln(6),
+        "Fars Pharmaceutical Distribution",
+        "پخش دارویی فارس",
+        K.distributor,
+        (
+            _site(
+                57,
+                "Fars Distribution Shiraz",
+                "انبار پخش شیراز",
+                "Fars",
+                "Shiraz",
+                "Bozorgrah-e Amir Kabir",
+            ),
+        ),
         (("fars-pakhsh", Role.distributor),),
     ),
     DemoOrganization(
-        _gln(7), "Dr. Razi Pharmacy", "داروخانه دکتر رازی", K.pharmacy,
-        (_site(61, "Dr. Razi Pharmacy", "داروخانه دکتر رازی", "Tehran", "Tehran",
-               "Valiasr St, No. 1204"),),
+        _gln(7),
+        "Dr. Razi Pharmacy",
+        "داروخانه دکتر رازی",
+        K.pharmacy,
+        (
+            _site(
+                61,
+                "Dr. Razi Pharmacy",
+                "داروخانه دکتر رازی",
+                "Tehran",
+                "Tehran",
+                "Valiasr St, No. 1204",
+            ),
+        ),
         (("razi-pharmacy", Role.pharmacy),),
     ),
     DemoOrganization(
-        _gln(8), "Naghsh-e Jahan Pharmacy", "داروخانه نقش جهان", K.pharmacy,
-        (_site(62, "Naghsh-e Jahan Pharmacy", "داروخانه نقش جهان", "Isfahan", "Isfahan",
-               "Chaharbagh-e Abbasi St"),),
+        _gln(8),
+        "Naghsh-e Jahan Pharmacy",
+        "داروخانه نقش جهان",
+        K.pharmacy,
+        (
+            _site(
+                62,
+                "Naghsh-e Jahan Pharmacy",
+                "داروخانه نقش جهان",
+                "Isfahan",
+                "Isfahan",
+                "Chaharbagh-e Abbasi St",
+            ),
+        ),
         (("naghshejahan-pharmacy", Role.pharmacy),),
     ),
     DemoOrganization(
-        _gln(9), "Hafez Pharmacy", "داروخانه حافظ", K.pharmacy,
+        _gln(9),
+        "Hafez Pharmacy",
+        "داروخانه حافظ",
+        K.pharmacy,
         (_site(63, "Hafez Pharmacy", "داروخانه حافظ", "Fars", "Shiraz", "Zand Blvd"),),
         (("hafez-pharmacy", Role.pharmacy),),
     ),
     DemoOrganization(
-        _gln(10), "Ferdowsi Pharmacy", "داروخانه فردوسی", K.pharmacy,
-        (_site(64, "Ferdowsi Pharmacy", "داروخانه فردوسی", "Razavi Khorasan", "Mashhad",
-               "Imam Reza St"),),
+        _gln(10),
+        "Ferdowsi Pharmacy",
+        "داروخانه فردوسی",
+        K.pharmacy,
+        (
+            _site(
+                64,
+                "Ferdowsi Pharmacy",
+                "داروخانه فردوسی",
+                "Razavi Khorasan",
+                "Mashhad",
+                "Imam Reza St",
+            ),
+        ),
         (("ferdowsi-pharmacy", Role.pharmacy),),
     ),
     DemoOrganization(
-        _gln(11), "Imam Reza Hospital", "بیمارستان امام رضا", K.hospital,
-        (_site(65, "Imam Reza Hospital Pharmacy", "داروخانه بیمارستان امام رضا",
-               "Razavi Khorasan", "Mashhad", "Ebn-e Sina St"),),
+        _gln(11),
+        "Imam Reza Hospital",
+        "بیمارستان امام رضا",
+        K.hospital,
+        (
+            _site(
+                65,
+                "Imam Reza Hospital Pharmacy",
+                "داروخانه بیمارستان امام رضا",
+                "Razavi Khorasan",
+                "Mashhad",
+                "Ebn-e Sina St",
+            ),
+        ),
         (("imamreza-hospital", Role.hospital),),
     ),
 )
@@ -206,5 +322,7 @@ async def seed(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def _one(session: AsyncSession, model: type[T], condition: ColumnElement[bool]) -> T | None:
+async def _one(
+    session: AsyncSession, model: type[T], condition: ColumnElement[bool] | bool
+) -> T | None:
     return (await session.exec(select(model).where(condition))).first()

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
@@ -34,3 +34,8 @@ DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),
     "runtime": Provide(provide_runtime, sync_to_thread=False),
 }
+
+# Explicit markers for handler parameters (Litestar 3 drops inferred dependencies).
+Session = NamedDependency[AsyncSession]
+Caller = NamedDependency[Principal]
+Runtime = NamedDependency[AppState]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.data_extractors import ResponseExtractorField
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.middleware import DefineMiddleware
@@ -33,6 +34,7 @@ from app.state import AppState
 from app.users.routes import UserController
 
 SWAGGER_ASSETS = "/schema/assets"
+RESPONSE_LOG_FIELDS: tuple[ResponseExtractorField, ...] = ("status_code",)
 
 
 def create_app(settings: Settings, db: Database) -> Litestar:
@@ -67,7 +69,9 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(CredentialsMiddleware, exclude_from_auth_key=PUBLIC_OPT, exclude="^/schema"),
+            DefineMiddleware(
+                CredentialsMiddleware, exclude_from_auth_key=PUBLIC_OPT, exclude="^/schema"
+            ),
             AccessLogMiddleware(),
         ],
         lifespan=[pool],
@@ -89,7 +93,7 @@ def _openapi() -> OpenAPIConfig:
                 js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
-                favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
+                favicon=f"<link rel='icon' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
             )
         ],
         components=Components(
@@ -118,9 +122,7 @@ def _logging(settings: Settings) -> StructlogConfig:
         ),
         middleware_logging_config=LoggingMiddlewareConfig(
             request_log_fields=("path", "method", "query"),
-            response_log_fields=("status_code",),
+            response_log_fields=RESPONSE_LOG_FIELDS,
             exclude=["^/schema/assets"],
         ),
     )
-
-

@@ -9,8 +9,8 @@ from litestar import Request, Response, get
 
 from app.auth.middleware import PUBLIC_OPT
 from app.db import migrate
+from app.dependencies import Runtime
 from app.problems import problem
-from app.state import AppState
 
 
 @get("/health", opt={PUBLIC_OPT: True}, tags=["operations"], sync_to_thread=False)
@@ -19,7 +19,7 @@ def health() -> dict[str, str]:
 
 
 @get("/ready", opt={PUBLIC_OPT: True}, tags=["operations"])
-async def ready(request: Request[Any, Any, Any], runtime: AppState) -> Response[dict[str, Any]]:
+async def ready(request: Request[Any, Any, Any], runtime: Runtime) -> Response[dict[str, Any]]:
     head = migrate.head_revision()
     try:
         assert runtime.db.engine is not None

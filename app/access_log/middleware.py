@@ -53,7 +53,7 @@ class AccessLogMiddleware(ASGIMiddleware):
                     principal,
                     resource=resource,
                     object_id=next((str(v) for v in path_params.values()), None),
-                    method=scope["method"],
+                    method=str(scope.get("method", "")),
                     path=scope["path"],
                     client_address=client[0] if client else None,
                     status_code=status_code,

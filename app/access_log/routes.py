@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import FromQuery, QueryParameter
 
 from app.access_log import service
 from app.auth.guards import allow
+from app.dependencies import Session
 from models.access import AccessOutcome
 from models.identity import Role
 
@@ -42,16 +43,16 @@ class AccessLogController(Controller):
     @get("/", summary="Search the access log (newest first)")
     async def search(
         self,
-        session: AsyncSession,
-        actor_id: uuid.UUID | None = None,
-        organization_id: uuid.UUID | None = None,
-        resource: str | None = None,
-        object_id: str | None = None,
-        outcome: AccessOutcome | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        before_id: int | None = None,
-        limit: int = Parameter(default=100, ge=1, le=service.MAX_PAGE),
+        session: Session,
+        actor_id: FromQuery[uuid.UUID | None] = None,
+        organization_id: FromQuery[uuid.UUID | None] = None,
+        resource: FromQuery[str | None] = None,
+        object_id: FromQuery[str | None] = None,
+        outcome: FromQuery[AccessOutcome | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        before_id: FromQuery[int | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE)] = 100,
     ) -> list[AccessLogEntryOut]:
         query = service.AccessLogQuery(
             actor_id=actor_id,

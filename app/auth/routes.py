@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import JSONBody
 
 from app.auth import service
 from app.auth.guards import EVERY_ROLE, allow
 from app.auth.middleware import PUBLIC_OPT
-from app.auth.principal import Principal
-from app.state import AppState
+from app.dependencies import Caller, Runtime, Session
 from models.identity import Role
 
 
@@ -43,18 +42,18 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012
 
     @post("/login", opt={PUBLIC_OPT: True}, status_code=200, summary="Log in; returns a JWT")
-    async def login(self, session: AsyncSession, runtime: AppState, data: LoginIn) -> TokenOut:
+    async def login(self, session: Session, runtime: Runtime, data: JSONBody[LoginIn]) -> TokenOut:
         token = await service.login(
             session, data.username, data.password, runtime.jwt_secret, runtime.token_ttl
         )
-        return TokenOut(access_token=token.token, token_type="bearer", expires_at=token.expires_at)
+        return TokenOut(token.token, "bearer", token.expires_at)
 
     @post("/logout", guards=[allow(EVERY_ROLE)], status_code=204, summary="End this token")
-    async def logout(self, session: AsyncSession, principal: Principal) -> None:
+    async def logout(self, session: Session, principal: Caller) -> None:
         await service.logout(session, principal)
 
     @get("/me", guards=[allow(EVERY_ROLE, devices=True)], summary="The authenticated caller")
-    async def me(self, principal: Principal) -> WhoAmI:
+    async def me(self, principal: Caller) -> WhoAmI:
         return WhoAmI(
             kind=principal.kind,
             id=principal.id,

@@ -46,7 +46,9 @@ class Database:
         self.engine = create_async_engine(
             self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
         )
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
 
     async def close_pool(self) -> None:
         if self.engine is not None:

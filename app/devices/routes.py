@@ -8,10 +8,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import FromPath, FromQuery
 
 from app.auth.guards import EVERY_ROLE, ORGANIZATION_ROLES, allow
-from app.auth.principal import Principal
+from app.dependencies import Caller, Session
 from app.devices import service
 from models.identity import Device, Role
 
@@ -50,9 +50,7 @@ class DeviceController(Controller):
         guards=[allow(DEVICE_MANAGERS)],
         summary="Register a scanner device; the API key is shown only in this response",
     )
-    async def create(
-        self, session: AsyncSession, principal: Principal, data: DeviceIn
-    ) -> IssuedDeviceOut:
+    async def create(self, session: Session, principal: Caller, data: DeviceIn) -> IssuedDeviceOut:
         issued = await service.create(session, principal, data.facility_id, data.name)
         out = msgspec.convert(issued.device, IssuedDeviceOut, from_attributes=True)
         out.api_key = issued.api_key
@@ -60,13 +58,13 @@ class DeviceController(Controller):
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Devices the caller may see")
     async def list(
-        self, session: AsyncSession, principal: Principal, facility_id: uuid.UUID | None = None
+        self, session: Session, principal: Caller, facility_id: FromQuery[uuid.UUID | None] = None
     ) -> list[DeviceOut]:
         return [device_out(d) for d in await service.list_visible(session, principal, facility_id)]
 
     @get("/{device_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One device")
     async def get(
-        self, session: AsyncSession, principal: Principal, device_id: uuid.UUID
+        self, session: Session, principal: Caller, device_id: FromPath[uuid.UUID]
     ) -> DeviceOut:
         return device_out(await service.get(session, principal, device_id))
 
@@ -77,6 +75,6 @@ class DeviceController(Controller):
         summary="Revoke a device's API key",
     )
     async def revoke(
-        self, session: AsyncSession, principal: Principal, device_id: uuid.UUID
+        self, session: Session, principal: Caller, device_id: FromPath[uuid.UUID]
     ) -> DeviceOut:
         return device_out(await service.revoke(session, principal, device_id))

@@ -39,7 +39,9 @@ async def create(
         raise InvalidInput("name: must not be empty.", field="name")
     api_key = new_api_key()
     device = Device(
-        name=name.strip(), facility_id=facility.id, key_hash=api_key_hash(api_key),
+        name=name.strip(),
+        facility_id=facility.id,
+        key_hash=api_key_hash(api_key),
         key_prefix=api_key[:12],
     )
     session.add(device)
@@ -85,7 +87,9 @@ async def list_visible(
     return (await session.exec(statement)).all()
 
 
-async def revoke(session: AsyncSession, principal: Principal | None, device_id: uuid.UUID) -> Device:
+async def revoke(
+    session: AsyncSession, principal: Principal | None, device_id: uuid.UUID
+) -> Device:
     device, facility = await _device_and_facility(session, principal, device_id)
     if principal is not None and not _manages(principal, facility):
         raise NotFound("No device with this id.")

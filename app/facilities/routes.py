@@ -8,10 +8,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.auth.principal import Principal
+from app.dependencies import Caller, Session
 from app.facilities import service
 from models.identity import Facility, Role
 
@@ -51,7 +51,7 @@ class FacilityController(Controller):
     opt = {"audit": "facilities"}  # noqa: RUF012
 
     @post("/", guards=[allow({Role.admin})], summary="Register a facility (admin)")
-    async def create(self, session: AsyncSession, data: FacilityIn) -> FacilityOut:
+    async def create(self, session: Session, data: JSONBody[FacilityIn]) -> FacilityOut:
         new = service.NewFacility(
             gln=data.gln,
             organization_id=data.organization_id,
@@ -65,13 +65,16 @@ class FacilityController(Controller):
 
     @get("/", guards=[allow(EVERY_ROLE, devices=True)], summary="Facilities the caller may see")
     async def list(
-        self, session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
+        self,
+        session: Session,
+        principal: Caller,
+        organization_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[FacilityOut]:
         facilities = await service.list_visible(session, principal, organization_id)
         return [facility_out(f) for f in facilities]
 
     @get("/{facility_id:uuid}", guards=[allow(EVERY_ROLE, devices=True)], summary="One facility")
     async def get(
-        self, session: AsyncSession, principal: Principal, facility_id: uuid.UUID
+        self, session: Session, principal: Caller, facility_id: FromPath[uuid.UUID]
     ) -> FacilityOut:
         return facility_out(await service.get(session, principal, facility_id))

@@ -30,7 +30,9 @@ class NewFacility:
 async def create(session: AsyncSession, data: NewFacility) -> Facility:
     gln = checked_key(validate_gln, data.gln, "gln")
     if await session.get(Organization, data.organization_id) is None:
-        raise InvalidInput("organization_id: no organisation with this id.", field="organization_id")
+        raise InvalidInput(
+            "organization_id: no organisation with this id.", field="organization_id"
+        )
     if (await session.exec(select(Facility).where(Facility.gln == gln))).first():
         raise Conflict(f"A facility with GLN {gln} is already registered.", field="gln")
     facility = Facility(

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import FromPath, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.auth.principal import Principal
+from app.dependencies import Caller, Session
 from app.organizations import service
 from models.identity import Organization, OrganizationKind, Role
 
@@ -44,16 +44,16 @@ class OrganizationController(Controller):
     opt = {"audit": "organizations"}  # noqa: RUF012
 
     @post("/", guards=[allow({Role.admin})], summary="Register an organisation (admin)")
-    async def create(self, session: AsyncSession, data: OrganizationIn) -> OrganizationOut:
+    async def create(self, session: Session, data: JSONBody[OrganizationIn]) -> OrganizationOut:
         new = service.NewOrganization(data.gln, data.name, data.name_fa, data.kind)
         return organization_out(await service.create(session, new))
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Organisations the caller may see")
-    async def list(self, session: AsyncSession, principal: Principal) -> list[OrganizationOut]:
+    async def list(self, session: Session, principal: Caller) -> list[OrganizationOut]:
         return [organization_out(o) for o in await service.list_visible(session, principal)]
 
     @get("/{org_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One organisation")
     async def get(
-        self, session: AsyncSession, principal: Principal, org_id: uuid.UUID
+        self, session: Session, principal: Caller, org_id: FromPath[uuid.UUID]
     ) -> OrganizationOut:
         return organization_out(await service.get(session, principal, org_id))

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, patch, post
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.auth.principal import Principal
+from app.dependencies import Caller, Session
 from app.users import service
 from models.identity import Role, User
 
@@ -48,7 +48,7 @@ class UserController(Controller):
     opt = {"audit": "users"}  # noqa: RUF012
 
     @post("/", guards=[allow({Role.admin})], summary="Create a user (admin)")
-    async def create(self, session: AsyncSession, data: UserIn) -> UserOut:
+    async def create(self, session: Session, data: JSONBody[UserIn]) -> UserOut:
         new = service.NewUser(
             data.username, data.password, data.role, data.organization_id, data.facility_id
         )
@@ -56,14 +56,23 @@ class UserController(Controller):
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Users the caller may see")
     async def list(
-        self, session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
+        self,
+        session: Session,
+        principal: Caller,
+        organization_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[UserOut]:
-        return [user_out(u) for u in await service.list_visible(session, principal, organization_id)]
+        return [
+            user_out(u) for u in await service.list_visible(session, principal, organization_id)
+        ]
 
     @get("/{user_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One user")
-    async def get(self, session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> UserOut:
+    async def get(
+        self, session: Session, principal: Caller, user_id: FromPath[uuid.UUID]
+    ) -> UserOut:
         return user_out(await service.get(session, principal, user_id))
 
     @patch("/{user_id:uuid}", guards=[allow({Role.admin})], summary="Enable or disable (admin)")
-    async def update(self, session: AsyncSession, user_id: uuid.UUID, data: UserPatch) -> UserOut:
+    async def update(
+        self, session: Session, user_id: FromPath[uuid.UUID], data: JSONBody[UserPatch]
+    ) -> UserOut:
         return user_out(await service.set_active(session, user_id, data.is_active))

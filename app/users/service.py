@@ -36,7 +36,9 @@ async def create(session: AsyncSession, data: NewUser) -> User:
         )
     organization = await session.get(Organization, data.organization_id)
     if organization is None:
-        raise InvalidInput("organization_id: no organisation with this id.", field="organization_id")
+        raise InvalidInput(
+            "organization_id: no organisation with this id.", field="organization_id"
+        )
     allowed = ROLES_BY_KIND[organization.kind]
     if data.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))

@@ -1,0 +1,2 @@
+"""The camera scanner: capture, decoding, duplicate suppression and the offline outbox.
+Never imports `app`."""
