@@ -30,24 +30,28 @@ from app.health import health, ready
 from app.organizations.routes import OrganizationController
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
-from app.state import AppState
+from app.state import AppState, app_state
 from app.users.routes import UserController
 
 SWAGGER_ASSETS = "/schema/assets"
+
+
+@asynccontextmanager
+async def pool(app: Litestar) -> AsyncIterator[None]:
+    db = app_state(app).db
+    db.open_pool()
+    try:
+        yield
+    finally:
+        await db.close_pool()
+
+
 RESPONSE_LOG_FIELDS: tuple[ResponseExtractorField, ...] = ("status_code",)
 
 
 def create_app(settings: Settings, db: Database) -> Litestar:
     """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
     state = AppState(settings=settings, db=db, jwt_secret=settings.jwt_secret())
-
-    @asynccontextmanager
-    async def pool(_: Litestar) -> AsyncIterator[None]:
-        db.open_pool()
-        try:
-            yield
-        finally:
-            await db.close_pool()
 
     return Litestar(
         route_handlers=[

@@ -1,13 +1,12 @@
 """Tests run against a real PostgreSQL: the server named by DATABASE_URL, or an embedded one in
-a temporary data directory. The demo world is migrated and seeded once into a template
-database; every test gets its own copy of it (CREATE DATABASE … TEMPLATE), so tests never see
-each other's rows."""
+a temporary data directory. A test database is migrated and seeded with the demo world once; its
+rows are kept in a `test_seed` schema, and before every test each table is emptied and refilled
+from there, so tests never see each other's rows."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app import demo
@@ -23,9 +23,12 @@ from app.db.database import Database, normalize_url
 from app.db.embedded import EmbeddedPostgres
 from app.factory import create_app
 from app.settings import Settings
+from app.state import app_state
+from models.tables import metadata
 
-TEMPLATE = f"darutrace_test_template_{os.getpid()}"
-_counter = itertools.count()
+TEST_DATABASE = f"darutrace_test_{os.getpid()}"
+# A throwaway cluster needs no crash safety.
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +39,19 @@ class TestServer:
     def url(self, database: str) -> str:
         return sa.make_url(self.base_url).set(database=database).render_as_string(False)
 
-    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(
-            sa.make_url(self.base_url).set(drivername="postgresql").render_as_string(False),
-            autocommit=True,
-        )
+    def connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        url = sa.make_url(self.url(database)).set(drivername="postgresql")
+        return psycopg.connect(url.render_as_string(False), autocommit=True)
+
+    def create_database(self, name: str) -> str:
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -50,26 +61,17 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
     if os.environ.get("DATABASE_URL"):
         base_url = normalize_url(os.environ["DATABASE_URL"])
     else:
-        embedded = EmbeddedPostgres(data_dir / "server", database="postgres")
+        embedded = EmbeddedPostgres(data_dir / "server", database="postgres", server_settings=FAST)
         base_url = embedded.start()
     maintenance = sa.make_url(base_url).set(database="postgres").render_as_string(False)
-    server = TestServer(base_url=maintenance, data_dir=data_dir)
-    with server.admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
-        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
-    template = _database(server, TEMPLATE)
-    migrate.upgrade(template.url)
-    asyncio.run(_seed(template))
     try:
-        yield server
+        yield TestServer(base_url=maintenance, data_dir=data_dir)
     finally:
-        with server.admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
         if embedded is not None:
             embedded.stop()
 
 
-def _settings(server: TestServer, url: str) -> Settings:
+def settings_for(server: TestServer, url: str) -> Settings:
     return Settings(
         database_url=url,
         data_dir=server.data_dir,
@@ -81,8 +83,8 @@ def _settings(server: TestServer, url: str) -> Settings:
     )
 
 
-def _database(server: TestServer, name: str) -> Database:
-    db = Database(_settings(server, server.url(name)))
+def _database(server: TestServer, url: str) -> Database:
+    db = Database(settings_for(server, url))
     db.start(run_migrations=False)
     return db
 
@@ -96,21 +98,49 @@ async def _seed(db: Database) -> None:
         await db.close_pool()
 
 
-@pytest.fixture
-def database(pg_server: TestServer) -> Iterator[Database]:
-    """A fresh copy of the migrated, demo-seeded database for one test."""
-    name = f"darutrace_test_{os.getpid()}_{next(_counter)}"
-    with pg_server.admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+TABLES = [table.name for table in metadata.sorted_tables]
+
+
+@pytest.fixture(scope="session")
+def test_database(pg_server: TestServer) -> Iterator[str]:
+    url = pg_server.create_database(TEST_DATABASE)
+    migrate.upgrade(url)
+    asyncio.run(_seed(_database(pg_server, url)))
+    with pg_server.connect(TEST_DATABASE) as conn:
+        conn.execute("CREATE SCHEMA test_seed")
+        for table in TABLES:
+            conn.execute(f'CREATE TABLE test_seed."{table}" AS TABLE public."{table}"')
     try:
-        yield _database(pg_server, name)
+        yield url
     finally:
-        with pg_server.admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_server.drop_database(TEST_DATABASE)
+
+
+def _reset(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    names = ", ".join(f'public."{table}"' for table in TABLES)
+    with conn.transaction():
+        conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for table in TABLES:
+            conn.execute(f'INSERT INTO public."{table}" SELECT * FROM test_seed."{table}"')
 
 
 @pytest.fixture
-async def client(database: Database) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    app = create_app(database.settings, database)
+def database(pg_server: TestServer, test_database: str) -> Iterator[Database]:
+    """The test database holding exactly the demo world."""
+    with pg_server.connect(TEST_DATABASE) as conn:
+        _reset(conn)
+    yield _database(pg_server, test_database)
+
+
+@pytest.fixture(scope="session")
+def app(pg_server: TestServer, test_database: str) -> Litestar:
+    """One application for the whole run (building it is the slow part)."""
+    db = _database(pg_server, test_database)
+    return create_app(db.settings, db)
+
+
+@pytest.fixture
+async def client(app: Litestar, database: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    app_state(app).db = database
     async with AsyncTestClient(app) as test_client:
         yield test_client

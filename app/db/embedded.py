@@ -44,10 +44,18 @@ class EmbeddedPostgresError(RuntimeError):
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, database: str = DATABASE) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database: str = DATABASE,
+        server_settings: dict[str, str] | None = None,
+    ) -> None:
+        """`server_settings` are passed to postgres as `-c name=value` when this process starts it
+        (the test suite turns durability off for its throwaway clusters)."""
         self.root = data_dir
         self.pgdata = data_dir / "pg18"
         self.database = database
+        self.server_settings = server_settings or {}
         self._users_lock: IO[bytes] | None = None
 
     @property
@@ -127,7 +135,13 @@ class EmbeddedPostgres:
 
     def _start_server(self) -> int:
         port = _free_port()
-        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+            "unix_socket_directories": "''",
+            **self.server_settings,
+        }
+        options = " ".join(f"-c {name}={value}" for name, value in settings.items())
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", options)
         return port
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.guards import EVERY_ROLE, ORGANIZATION_ROLES, allow
 from app.dependencies import Caller, Session
@@ -50,7 +50,9 @@ class DeviceController(Controller):
         guards=[allow(DEVICE_MANAGERS)],
         summary="Register a scanner device; the API key is shown only in this response",
     )
-    async def create(self, session: Session, principal: Caller, data: DeviceIn) -> IssuedDeviceOut:
+    async def create(
+        self, session: Session, principal: Caller, data: JSONBody[DeviceIn]
+    ) -> IssuedDeviceOut:
         issued = await service.create(session, principal, data.facility_id, data.name)
         out = msgspec.convert(issued.device, IssuedDeviceOut, from_attributes=True)
         out.api_key = issued.api_key

@@ -1,0 +1,154 @@
+"""Each role × own / other organisation × each endpoint. Another organisation's object is 404
+(its existence does not leak); a role that may not call an endpoint gets 403. Later endpoints
+add rows here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from models.gs1 import with_check_digit
+from tests.helpers import DEVICES, LOGINS, USER_BY_ROLE, device_headers, headers_for
+
+ADMIN, INSPECTOR = "admin", "inspector"
+ORG_ROLES = ("manufacturer", "importer", "distributor", "pharmacy", "hospital")
+CALLERS = (ADMIN, INSPECTOR, *ORG_ROLES, "device")
+OTHER_USER = "zagros-pharmed"  # no caller belongs to Zagros Pharmed
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+    expected: dict[str, int]
+    body: dict[str, str] = field(default_factory=dict)
+
+
+def statuses(admin: int, inspector: int, organizations: int, device: int = 403) -> dict[str, int]:
+    return {ADMIN: admin, INSPECTOR: inspector, "device": device} | dict.fromkeys(
+        ORG_ROLES, organizations
+    )
+
+
+NEW_GLN = with_check_digit("626000888800")
+CASES = [
+    Case("list organisations", "GET", "/api/organizations", statuses(200, 200, 200)),
+    Case("own organisation", "GET", "/api/organizations/{own_org}", statuses(200, 200, 200)),
+    Case("other organisation", "GET", "/api/organizations/{other_org}", statuses(200, 200, 404)),
+    Case(
+        "create organisation",
+        "POST",
+        "/api/organizations",
+        statuses(201, 403, 403),
+        {"gln": NEW_GLN, "name": "New", "name_fa": "تازه", "kind": "pharmacy"},
+    ),
+    Case("list facilities", "GET", "/api/facilities", statuses(200, 200, 200, device=200)),
+    Case("own facility", "GET", "/api/facilities/{own_facility}", statuses(200, 200, 200, 200)),
+    Case("other facility", "GET", "/api/facilities/{other_facility}", statuses(200, 200, 404, 404)),
+    Case(
+        "create facility",
+        "POST",
+        "/api/facilities",
+        statuses(201, 403, 403),
+        {
+            "gln": NEW_GLN,
+            "organization_id": "{own_org}",
+            "name": "Branch",
+            "province": "Tehran",
+            "city": "Tehran",
+        },
+    ),
+    Case("list users", "GET", "/api/users", statuses(200, 200, 200)),
+    Case("own user", "GET", "/api/users/{own_user}", statuses(200, 200, 200)),
+    Case("other user", "GET", "/api/users/{other_user}", statuses(200, 200, 404)),
+    Case(
+        "create user",
+        "POST",
+        "/api/users",
+        statuses(201, 403, 403),
+        {
+            "username": "new-user",
+            "password": "long-enough-1",
+            "role": "manufacturer",
+            "organization_id": "{other_org}",
+        },
+    ),
+    Case("disable user", "PATCH", "/api/users/{other_user}", statuses(200, 403, 403)),
+    Case("list devices", "GET", "/api/devices", statuses(200, 200, 200)),
+    Case("own device", "GET", "/api/devices/{own_device}", statuses(200, 200, 200)),
+    Case("other device", "GET", "/api/devices/{other_device}", statuses(200, 200, 404)),
+    Case(
+        "create device at own facility",
+        "POST",
+        "/api/devices",
+        statuses(201, 403, 201),
+        {"facility_id": "{own_facility}", "name": "Counter 2"},
+    ),
+    Case(
+        "create device at other facility",
+        "POST",
+        "/api/devices",
+        statuses(201, 403, 422),
+        {"facility_id": "{other_facility}", "name": "Counter 2"},
+    ),
+    Case("revoke own device", "POST", "/api/devices/{own_device}/revoke", statuses(200, 403, 200)),
+    Case(
+        "revoke other device",
+        "POST",
+        "/api/devices/{other_device}/revoke",
+        statuses(200, 403, 404),
+    ),
+    Case("access log", "GET", "/api/access-log", statuses(200, 200, 403)),
+    Case("who am I", "GET", "/api/auth/me", statuses(200, 200, 200, device=200)),
+]
+
+
+async def _ids(client: AsyncTestClient[Any], caller: str) -> dict[str, str]:
+    """Ids of the caller's own objects and of another organisation's (Zagros Pharmed's)."""
+    admin = await headers_for(client, "fdo-admin")
+    username = USER_BY_ROLE.get(caller, "razi-pharmacy")
+    own_gln = LOGINS[username].facility_gln
+    other_gln = LOGINS[OTHER_USER].facility_gln
+    facilities = {f["gln"]: f for f in (await client.get("/api/facilities", headers=admin)).json()}
+    users = {u["username"]: u for u in (await client.get("/api/users", headers=admin)).json()}
+    devices = (await client.get("/api/devices", headers=admin)).json()
+    device_by_facility = {d["facility_id"]: d["id"] for d in devices}
+    own, other = facilities[own_gln], facilities[other_gln]
+    return {
+        "own_org": own["organization_id"],
+        "other_org": other["organization_id"],
+        "own_facility": own["id"],
+        "other_facility": other["id"],
+        "own_user": users[username]["id"],
+        "other_user": users[OTHER_USER]["id"],
+        "own_device": device_by_facility[own["id"]],
+        "other_device": device_by_facility[other["id"]],
+    }
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+async def test_authorization_matrix(client: AsyncTestClient[Any], caller: str, case: Case) -> None:
+    ids = await _ids(client, caller)
+    if caller == "device":
+        headers = device_headers(LOGINS["razi-pharmacy"].facility_gln)
+    else:
+        headers = await headers_for(client, USER_BY_ROLE[caller])
+    path = case.path.format(**ids)
+    body = {key: value.format(**ids) for key, value in case.body.items()}
+    if case.method == "PATCH":
+        body = {"is_active": False}
+    response = await client.request(
+        case.method, path, headers=headers, json=body if case.method != "GET" else None
+    )
+    assert response.status_code == case.expected[caller], response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_every_device_key_in_the_demo_is_distinct() -> None:
+    assert len({d.api_key for d in DEVICES.values()}) == len(DEVICES)
