@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,6 +14,7 @@ from typing import TypeVar
 
 import click
 import sqlalchemy as sa
+import uvicorn
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,8 +67,6 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (DARUTRACE_PORT, default 8000).")
 def serve(with_demo: bool, host: str | None, port: int | None) -> None:
     """Start the database (embedded unless DATABASE_URL), migrate, and serve the API."""
-    import uvicorn
-
     from app.factory import create_app
 
     settings = Settings.from_env()
@@ -85,11 +86,33 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
                 click.echo(f"  {login.username:<24} {login.password:<30} {login.role.value}")
             click.echo("Demo scanner keys (X-API-Key): darutrace demo devices")
         config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
         )
-        uvicorn.Server(config).run()
+        _run_until_signalled(uvicorn.Server(config))
     finally:
         db.stop()
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _run_until_signalled(server: uvicorn.Server) -> None:
+    """uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal; we turn that
+    into a normal return so that the database is stopped cleanly and the exit status is 0."""
+
+    def stop(signum: int, _: object) -> None:
+        raise _Stopped(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    with contextlib.suppress(_Stopped):
+        server.run()
 
 
 async def _seed_demo(db: Database) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from litestar import Litestar
 from litestar.data_extractors import ResponseExtractorField
 from litestar.datastructures import State
@@ -113,13 +114,31 @@ def _openapi() -> OpenAPIConfig:
 
 
 def _logging(settings: Settings) -> StructlogConfig:
-    """JSON-ish structured logs; requests are logged without headers or bodies, which carry
-    passwords, tokens and API keys."""
+    """One JSON object per log line, from our loggers, Litestar's, uvicorn's and Alembic's alike.
+    Requests are logged without headers or bodies, which carry passwords, tokens and API keys."""
+    json_lines = {
+        "()": "structlog.stdlib.ProcessorFormatter",
+        "processors": [
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(),
+        ],
+        "foreign_pre_chain": [
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+        ],
+    }
     return StructlogConfig(
         structlog_logging_config=StructLoggingConfig(
             standard_lib_logging_config=LoggingConfig(
+                formatters={"standard": json_lines},
                 log_exceptions="never",
                 root={"level": settings.log_level, "handlers": ["queue_listener"]},
+                loggers={
+                    "alembic": {"level": "WARNING", "propagate": True},
+                    "uvicorn.access": {"level": "WARNING", "propagate": True},
+                },
             ),
             log_exceptions="never",
             pretty_print_tty=False,

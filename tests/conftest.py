@@ -32,7 +32,7 @@ FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 @dataclasses.dataclass(frozen=True)
-class TestServer:
+class PgServer:
     base_url: str  # SQLAlchemy URL of the server's maintenance database
     data_dir: Path
 
@@ -55,7 +55,7 @@ class TestServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     data_dir = tmp_path_factory.mktemp("darutrace-data")
     embedded: EmbeddedPostgres | None = None
     if os.environ.get("DATABASE_URL"):
@@ -65,13 +65,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
         base_url = embedded.start()
     maintenance = sa.make_url(base_url).set(database="postgres").render_as_string(False)
     try:
-        yield TestServer(base_url=maintenance, data_dir=data_dir)
+        yield PgServer(base_url=maintenance, data_dir=data_dir)
     finally:
         if embedded is not None:
             embedded.stop()
 
 
-def settings_for(server: TestServer, url: str) -> Settings:
+def settings_for(server: PgServer, url: str) -> Settings:
     return Settings(
         database_url=url,
         data_dir=server.data_dir,
@@ -83,7 +83,7 @@ def settings_for(server: TestServer, url: str) -> Settings:
     )
 
 
-def _database(server: TestServer, url: str) -> Database:
+def database_at(server: PgServer, url: str) -> Database:
     db = Database(settings_for(server, url))
     db.start(run_migrations=False)
     return db
@@ -102,10 +102,10 @@ TABLES = [table.name for table in metadata.sorted_tables]
 
 
 @pytest.fixture(scope="session")
-def test_database(pg_server: TestServer) -> Iterator[str]:
+def test_database(pg_server: PgServer) -> Iterator[str]:
     url = pg_server.create_database(TEST_DATABASE)
     migrate.upgrade(url)
-    asyncio.run(_seed(_database(pg_server, url)))
+    asyncio.run(_seed(database_at(pg_server, url)))
     with pg_server.connect(TEST_DATABASE) as conn:
         conn.execute("CREATE SCHEMA test_seed")
         for table in TABLES:
@@ -125,17 +125,17 @@ def _reset(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 @pytest.fixture
-def database(pg_server: TestServer, test_database: str) -> Iterator[Database]:
+def database(pg_server: PgServer, test_database: str) -> Iterator[Database]:
     """The test database holding exactly the demo world."""
     with pg_server.connect(TEST_DATABASE) as conn:
         _reset(conn)
-    yield _database(pg_server, test_database)
+    yield database_at(pg_server, test_database)
 
 
 @pytest.fixture(scope="session")
-def app(pg_server: TestServer, test_database: str) -> Litestar:
+def app(pg_server: PgServer, test_database: str) -> Litestar:
     """One application for the whole run (building it is the slow part)."""
-    db = _database(pg_server, test_database)
+    db = database_at(pg_server, test_database)
     return create_app(db.settings, db)
 
 

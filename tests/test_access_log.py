@@ -1,0 +1,85 @@
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.helpers import LOGINS, device_headers, headers_for, me
+
+
+async def _log(client: AsyncTestClient[Any], **params: str) -> list[dict[str, Any]]:
+    inspector = await headers_for(client, "fdo-inspector")
+    response = await client.get("/api/access-log", params=params, headers=inspector)
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()
+    return entries
+
+
+async def test_reads_are_logged_with_who_what_where_and_outcome(
+    client: AsyncTestClient[Any],
+) -> None:
+    pharmacist = await headers_for(client, "razi-pharmacy")
+    who = await me(client, pharmacist)
+    own = who["organization_id"]
+    inspector = await headers_for(client, "fdo-inspector")
+    other = next(
+        o["id"]
+        for o in (await client.get("/api/organizations", headers=inspector)).json()
+        if o["name"] == "Hafez Pharmacy"
+    )
+
+    assert (await client.get(f"/api/organizations/{own}", headers=pharmacist)).status_code == 200
+    assert (await client.get(f"/api/organizations/{other}", headers=pharmacist)).status_code == 404
+    assert (await client.get("/api/access-log", headers=pharmacist)).status_code == 403
+
+    entries = await _log(client, actor_id=who["id"])
+    assert [(e["method"], e["resource"], e["object_id"], e["outcome"]) for e in entries] == [
+        ("GET", "access-log", None, "forbidden"),
+        ("GET", "organizations", other, "not_found"),
+        ("GET", "organizations", own, "ok"),
+    ]
+    newest = entries[0]
+    assert newest["actor_name"] == "razi-pharmacy"
+    assert newest["actor_kind"] == "user"
+    assert newest["role"] == "pharmacy"
+    assert newest["organization_id"] == own
+    assert newest["status_code"] == 403
+    assert newest["client_address"]
+    assert newest["path"] == "/api/access-log"
+
+
+async def test_device_reads_are_logged_and_anonymous_requests_are_not(
+    client: AsyncTestClient[Any],
+) -> None:
+    gln = LOGINS["hafez-pharmacy"].facility_gln
+    device = await me(client, device_headers(gln))
+    assert (
+        await client.get(f"/api/facilities/{device['facility_id']}", headers=device_headers(gln))
+    ).status_code == 200
+    assert (await client.get("/api/facilities")).status_code == 401
+    entries = await _log(client, resource="facilities")
+    assert [(e["actor_kind"], e["actor_id"], e["object_id"]) for e in entries] == [
+        ("device", device["id"], device["facility_id"])
+    ]
+
+
+async def test_the_log_records_its_own_readers_and_pages(client: AsyncTestClient[Any]) -> None:
+    admin = await headers_for(client, "fdo-admin")
+    for _ in range(3):
+        assert (await client.get("/api/organizations", headers=admin)).status_code == 200
+    first_page = await _log(client, resource="organizations", limit="2")
+    assert len(first_page) == 2
+    second_page = await _log(
+        client, resource="organizations", limit="2", before_id=str(first_page[-1]["id"])
+    )
+    assert len(second_page) == 1
+    assert second_page[0]["id"] < first_page[-1]["id"]
+    readers = await _log(client, resource="access-log")
+    assert {e["actor_name"] for e in readers} == {"fdo-inspector"}
+
+
+async def test_bad_filters_are_400(client: AsyncTestClient[Any]) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    response = await client.get(
+        "/api/access-log", params={"limit": "0", "outcome": "maybe"}, headers=inspector
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"

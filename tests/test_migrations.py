@@ -1,0 +1,64 @@
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from app.db import migrate
+from app.state import app_state
+from models.tables import metadata
+from tests.conftest import PgServer, database_at
+
+
+def test_models_and_migrations_agree(pg_server: PgServer) -> None:
+    url = pg_server.create_database("darutrace_test_migrations")
+    try:
+        migrate.upgrade(url)
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        with engine.connect() as connection:
+            diff = compare_metadata(
+                MigrationContext.configure(connection, opts={"compare_type": True}), metadata
+            )
+            assert migrate.current_revision(connection) == migrate.head_revision()
+        engine.dispose()
+        assert diff == []
+        # Upgrading again is a no-op, and the migrations also downgrade cleanly.
+        migrate.upgrade(url)
+        command.downgrade(migrate.alembic_config(url), "base")
+        migrate.upgrade(url)
+    finally:
+        pg_server.drop_database("darutrace_test_migrations")
+
+
+async def test_ready_is_503_until_the_schema_is_current(pg_server: PgServer, app: Litestar) -> None:
+    url = pg_server.create_database("darutrace_test_unmigrated")
+    original = app_state(app).db
+    try:
+        app_state(app).db = database_at(pg_server, url)
+        async with AsyncTestClient(app) as client:
+            response = await client.get("/ready")
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "darutrace db upgrade" in response.json()["detail"]
+            assert (await client.get("/health")).status_code == 200
+    finally:
+        app_state(app).db = original
+        pg_server.drop_database("darutrace_test_unmigrated")
+
+
+async def test_ready_is_503_when_the_database_is_unreachable(
+    pg_server: PgServer, app: Litestar
+) -> None:
+    original = app_state(app).db
+    unreachable = sa.make_url(pg_server.url("postgres")).set(port=1).render_as_string(False)
+    try:
+        app_state(app).db = database_at(pg_server, unreachable)
+        async with AsyncTestClient(app) as client:
+            response: Any = await client.get("/ready")
+            assert response.status_code == 503
+            assert "not reachable" in response.json()["detail"]
+    finally:
+        app_state(app).db = original
