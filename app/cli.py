@@ -162,7 +162,13 @@ def db_revision(message: str) -> None:
     database = Database(Settings.from_env())
     database.start()
     try:
-        command.revision(migrate.alembic_config(database.url), message=message, autogenerate=True)
+        number = len(list((migrate.MIGRATIONS_DIR / "versions").glob("[0-9]*.py"))) + 1
+        command.revision(
+            migrate.alembic_config(database.url),
+            message=message,
+            autogenerate=True,
+            rev_id=f"{number:04d}",
+        )
     finally:
         database.stop()
 

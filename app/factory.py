@@ -23,12 +23,15 @@ from app.access_log.middleware import AccessLogMiddleware
 from app.access_log.routes import AccessLogController
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
+from app.catalog.routes import BatchController, ProductController
 from app.db.database import Database
 from app.dependencies import DEPENDENCIES
 from app.devices.routes import DeviceController
+from app.events.routes import EventController
 from app.facilities.routes import FacilityController
 from app.health import health, ready
 from app.organizations.routes import OrganizationController
+from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
 from app.settings import Settings
 from app.state import AppState, app_state
@@ -64,6 +67,11 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             UserController,
             DeviceController,
             AccessLogController,
+            ProductController,
+            BatchController,
+            EventController,
+            VerifyController,
+            PackController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui.static_path],

@@ -23,7 +23,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def enum_column(enum_type: type[enum.Enum], *, length: int = 24) -> Any:
+def enum_column(enum_type: type[enum.Enum], *, length: int = 24, name: str | None = None) -> Any:
     """Enums are stored as their values in varchar columns (with a CHECK constraint): adding a
     value later is a migration that changes a constraint, not a PostgreSQL enum type."""
     return sa.Enum(
@@ -33,6 +33,7 @@ def enum_column(enum_type: type[enum.Enum], *, length: int = 24) -> Any:
         create_constraint=True,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
+        name=name or enum_type.__name__.lower(),
     )
 
 

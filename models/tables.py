@@ -2,8 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from models import access, identity
+from models import access, catalog, events, identity, packs
 
 metadata = SQLModel.metadata
 
-__all__ = ["access", "identity", "metadata"]
+__all__ = ["access", "catalog", "events", "identity", "metadata", "packs"]

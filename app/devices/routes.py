@@ -59,13 +59,13 @@ class DeviceController(Controller):
         return out
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Devices the caller may see")
-    async def list(
+    async def index(
         self, session: Session, principal: Caller, facility_id: FromQuery[uuid.UUID | None] = None
     ) -> list[DeviceOut]:
         return [device_out(d) for d in await service.list_visible(session, principal, facility_id)]
 
     @get("/{device_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One device")
-    async def get(
+    async def show(
         self, session: Session, principal: Caller, device_id: FromPath[uuid.UUID]
     ) -> DeviceOut:
         return device_out(await service.get(session, principal, device_id))

@@ -64,7 +64,7 @@ class FacilityController(Controller):
         return facility_out(await service.create(session, new))
 
     @get("/", guards=[allow(EVERY_ROLE, devices=True)], summary="Facilities the caller may see")
-    async def list(
+    async def index(
         self,
         session: Session,
         principal: Caller,
@@ -74,7 +74,7 @@ class FacilityController(Controller):
         return [facility_out(f) for f in facilities]
 
     @get("/{facility_id:uuid}", guards=[allow(EVERY_ROLE, devices=True)], summary="One facility")
-    async def get(
+    async def show(
         self, session: Session, principal: Caller, facility_id: FromPath[uuid.UUID]
     ) -> FacilityOut:
         return facility_out(await service.get(session, principal, facility_id))

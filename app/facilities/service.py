@@ -64,3 +64,40 @@ async def get(session: AsyncSession, principal: Principal, facility_id: uuid.UUI
     facility = await get_or_404(session, Facility, facility_id, "facility")
     ensure_visible(principal, facility.organization_id, "facility")
     return facility
+
+
+async def acting_facility(
+    session: AsyncSession, principal: Principal, facility_gln: str | None
+) -> Facility:
+    """Where the caller acts: a device's own facility; for a user, the facility named in the
+    request (one of their organisation's) or else their home facility."""
+    if principal.kind == "device" or facility_gln is None:
+        if principal.facility_id is None:
+            raise InvalidInput(
+                "facility_gln: you have no home facility; say where this happens.",
+                field="facility_gln",
+            )
+        facility = await get_or_404(session, Facility, principal.facility_id, "facility")
+        if facility_gln is not None and facility_gln.strip() != facility.gln:
+            raise InvalidInput(
+                f"facility_gln: this device belongs to facility {facility.gln}.",
+                field="facility_gln",
+            )
+        return facility
+    gln = checked_key(validate_gln, facility_gln, "facility_gln")
+    found = (await session.exec(select(Facility).where(Facility.gln == gln))).first()
+    if found is None or found.organization_id != principal.organization_id:
+        raise InvalidInput(
+            f"facility_gln: {gln} is not one of your organisation's facilities.",
+            field="facility_gln",
+        )
+    return found
+
+
+async def by_gln(session: AsyncSession, gln: str, field: str) -> Facility:
+    """Any registered facility (a shipment's destination may belong to anyone)."""
+    gln = checked_key(validate_gln, gln, field)
+    found = (await session.exec(select(Facility).where(Facility.gln == gln))).first()
+    if found is None:
+        raise InvalidInput(f"{field}: no facility is registered with GLN {gln}.", field=field)
+    return found

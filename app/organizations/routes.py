@@ -49,11 +49,11 @@ class OrganizationController(Controller):
         return organization_out(await service.create(session, new))
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Organisations the caller may see")
-    async def list(self, session: Session, principal: Caller) -> list[OrganizationOut]:
+    async def index(self, session: Session, principal: Caller) -> list[OrganizationOut]:
         return [organization_out(o) for o in await service.list_visible(session, principal)]
 
     @get("/{org_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One organisation")
-    async def get(
+    async def show(
         self, session: Session, principal: Caller, org_id: FromPath[uuid.UUID]
     ) -> OrganizationOut:
         return organization_out(await service.get(session, principal, org_id))

@@ -55,7 +55,7 @@ class UserController(Controller):
         return user_out(await service.create(session, new))
 
     @get("/", guards=[allow(EVERY_ROLE)], summary="Users the caller may see")
-    async def list(
+    async def index(
         self,
         session: Session,
         principal: Caller,
@@ -66,7 +66,7 @@ class UserController(Controller):
         ]
 
     @get("/{user_id:uuid}", guards=[allow(EVERY_ROLE)], summary="One user")
-    async def get(
+    async def show(
         self, session: Session, principal: Caller, user_id: FromPath[uuid.UUID]
     ) -> UserOut:
         return user_out(await service.get(session, principal, user_id))

@@ -1,0 +1,60 @@
+"""POST /api/events: record what happened to packs (ship, receive, dispense, undo, …)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, post
+from litestar.params import JSONBody
+
+from app.auth.guards import allow
+from app.dependencies import Caller, Session
+from app.events import service
+from app.problems import PROBLEM_JSON
+from models.events import Action
+
+Code = Annotated[str, msgspec.Meta(max_length=500)]
+EVENT_ROLES = frozenset(role for roles in service.ALLOWED_ROLES.values() for role in roles)
+
+
+class EventIn(msgspec.Struct):
+    event_id: uuid.UUID
+    action: Action
+    codes: Annotated[list[Code], msgspec.Meta(max_length=service.MAX_CODES)]
+    facility_gln: str | None = None
+    destination_gln: str | None = None
+    event_time: datetime | None = None
+    offline: bool = False
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]  # noqa: RUF012
+    opt = {"audit": "events"}  # noqa: RUF012
+
+    @post(
+        "/",
+        guards=[allow(EVENT_ROLES, devices=True)],
+        summary="Record an event; one result per code (ok / warning / refused)",
+    )
+    async def record(
+        self, session: Session, principal: Caller, data: JSONBody[EventIn]
+    ) -> Response[dict[str, Any]]:
+        answer = await service.record(
+            session,
+            principal,
+            service.EventRequest(
+                event_id=data.event_id,
+                action=data.action,
+                codes=data.codes,
+                facility_gln=data.facility_gln,
+                destination_gln=data.destination_gln,
+                event_time=data.event_time,
+                offline=data.offline,
+            ),
+        )
+        media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
+        return Response(answer.body, status_code=answer.status_code, media_type=media_type)

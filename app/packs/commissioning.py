@@ -1,0 +1,128 @@
+"""Serialization: commissioning N packs of a batch with fresh random serials, in one
+transaction, written with COPY (a million packs in a few seconds). The batch-level commissioning
+event is the history entry of every pack it created (the pack row points at it), so a million
+packs cost one event row, not a million."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.catalog.service import owned_product
+from app.errors import Conflict, InvalidInput
+from app.facilities.service import acting_facility
+from app.packs.serials import new_serials
+from models.base import utcnow
+from models.catalog import Batch
+from models.events import BUSINESS_STEP, Action, Event
+from models.packs import PackStatus
+
+MAX_PACKS_PER_REQUEST = 1_000_000
+_COPY_ROWS = 50_000
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Commissioned:
+    event_id: uuid.UUID
+    count: int
+
+
+async def commission(
+    session: AsyncSession,
+    principal: Principal,
+    gtin: str,
+    lot: str,
+    count: int,
+    facility_gln: str | None = None,
+) -> Commissioned:
+    if not 1 <= count <= MAX_PACKS_PER_REQUEST:
+        raise InvalidInput(
+            f"count: between 1 and {MAX_PACKS_PER_REQUEST:,} packs per request.", field="count"
+        )
+    # Plain values: a retry rolls back, which expires loaded objects.
+    gtin = (await owned_product(session, principal, gtin)).gtin
+    facility_id = (await acting_facility(session, principal, facility_gln)).id
+    for attempt in range(_ATTEMPTS):
+        batch = (
+            await session.exec(
+                select(Batch).where(Batch.gtin == gtin, Batch.lot == lot).with_for_update()
+            )
+        ).first()
+        if batch is None:
+            raise InvalidInput(f"No batch {lot} of GTIN {gtin}; register it first.")
+        if batch.commissioned + count > batch.quantity:
+            raise Conflict(
+                f"Batch {lot} has a quantity of {batch.quantity:,} and {batch.commissioned:,} "
+                f"packs are already serialized; {count:,} more would exceed it.",
+                field="count",
+            )
+        event_id = uuid.uuid4()
+        now = utcnow()
+        try:
+            await _copy_packs(session, batch, new_serials(count), facility_id, event_id, now)
+        except psycopg.errors.UniqueViolation:
+            # A serial already exists for this GTIN (about count * N / 5e17): draw again.
+            await session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise
+            continue
+        session.add(
+            Event(
+                event_id=event_id,
+                action=Action.commission,
+                business_step=BUSINESS_STEP[Action.commission],
+                facility_id=facility_id,
+                actor_kind=principal.kind,
+                actor_id=principal.id,
+                event_time=now,
+                recorded_at=now,
+                payload_hash=hashlib.sha256(f"{gtin}/{lot}/{count}".encode()).hexdigest(),
+                response={"commissioned": count, "gtin": gtin, "lot": lot},
+            )
+        )
+        await session.exec(
+            update(Batch)
+            .where(col(Batch.gtin) == gtin, col(Batch.lot) == lot)
+            .values(commissioned=Batch.commissioned + count)
+        )
+        await session.commit()
+        return Commissioned(event_id=event_id, count=count)
+    raise AssertionError("unreachable")
+
+
+async def _copy_packs(
+    session: AsyncSession,
+    batch: Batch,
+    serials: list[str],
+    facility_id: uuid.UUID,
+    event_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    prefix = f"{batch.gtin}\t"
+    suffix = (
+        f"\t{batch.lot}\t{PackStatus.active.value}\t{facility_id}\t{facility_id}"
+        f"\t{now.isoformat()}\t{now.isoformat()}\t{event_id}\t{event_id}\n"
+    )
+    async with (
+        driver.cursor() as cursor,
+        cursor.copy(
+            "COPY packs (gtin, serial, lot, status, holder_id, status_facility_id, status_at,"
+            " commissioned_at, commission_event_id, last_event_id) FROM STDIN"
+        ) as copy,
+    ):
+        for start in range(0, len(serials), _COPY_ROWS):
+            chunk = serials[start : start + _COPY_ROWS]
+            await copy.write(prefix + (suffix + prefix).join(chunk) + suffix)

@@ -1,0 +1,75 @@
+"""POST /api/verify and /api/packs/{gtin}/{serial}[/events]."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from app.auth.guards import EVERY_ROLE, allow
+from app.dependencies import Caller, Session
+from app.packs import service
+
+Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+
+
+class VerifyIn(msgspec.Struct):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class PackOut(msgspec.Struct):
+    status: str
+    gtin: str
+    serial: str | None
+    lot: str | None
+    expiry: date | None
+    product: dict[str, Any] | None
+    overlays: list[str]
+    holder: dict[str, Any] | None
+    reason: str
+
+
+def pack_out(view: service.PackView) -> PackOut:
+    return msgspec.convert(view, PackOut, from_attributes=True)
+
+
+class VerifyController(Controller):
+    path = "/api/verify"
+    tags = ["packs"]  # noqa: RUF012
+    opt = {"audit": "packs"}  # noqa: RUF012
+
+    @post(
+        "/",
+        guards=[allow(EVERY_ROLE, devices=True)],
+        status_code=200,
+        summary="Verify a pack from its code as scanned",
+    )
+    async def verify(
+        self, session: Session, principal: Caller, data: JSONBody[VerifyIn]
+    ) -> PackOut:
+        return pack_out(await service.verify_code(session, principal, data.code))
+
+
+class PackController(Controller):
+    path = "/api/packs"
+    tags = ["packs"]  # noqa: RUF012
+    opt = {"audit": "packs"}  # noqa: RUF012
+
+    @get("/{gtin:str}/{serial:str}", guards=[allow(EVERY_ROLE, devices=True)], summary="A pack")
+    async def show(
+        self, session: Session, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
+    ) -> PackOut:
+        return pack_out(await service.pack_view(session, principal, gtin, serial))
+
+    @get(
+        "/{gtin:str}/{serial:str}/events",
+        guards=[allow(EVERY_ROLE)],
+        summary="The pack's chain of custody (the parts you may see)",
+    )
+    async def events(
+        self, session: Session, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
+    ) -> list[service.HistoryEntry]:
+        return await service.history(session, principal, gtin, serial)

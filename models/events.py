@@ -1,0 +1,101 @@
+"""Supply-chain events (append-only). `events` holds one row per event as sent by a scanner or a
+user; `pack_events` one row per pack the event touched, with what happened to it."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, timestamp_field
+from models.packs import PackStatus
+
+
+class Action(enum.StrEnum):
+    commission = "commission"
+    ship = "ship"
+    receive = "receive"
+    dispense = "dispense"
+    undo = "undo"
+    return_ = "return"
+    destroy = "destroy"
+    export = "export"
+    sample = "sample"
+    free_sample = "free_sample"
+    lock = "lock"
+    unlock = "unlock"
+    check_out = "check_out"
+    stolen = "stolen"
+
+
+# The CBV 2.0 business step each action records.
+BUSINESS_STEP: dict[Action, str] = {
+    Action.commission: "commissioning",
+    Action.ship: "shipping",
+    Action.receive: "receiving",
+    Action.dispense: "dispensing",
+    Action.undo: "decommissioning",
+    Action.return_: "shipping",
+    Action.destroy: "destroying",
+    Action.export: "shipping",
+    Action.sample: "sampling",
+    Action.free_sample: "sampling",
+    Action.lock: "holding",
+    Action.unlock: "holding",
+    Action.check_out: "decommissioning",
+    Action.stolen: "decommissioning",
+}
+
+
+class Outcome(enum.StrEnum):
+    ok = "ok"
+    warning = "warning"
+    refused = "refused"
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+
+    event_id: uuid.UUID = Field(primary_key=True)
+    action: Action = Field(sa_type=enum_column(Action, length=12))
+    business_step: str = Field(max_length=40)
+    facility_id: uuid.UUID = Field(index=True)
+    destination_id: uuid.UUID | None = None
+    actor_kind: str = Field(max_length=10)
+    actor_id: uuid.UUID
+    event_time: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    recorded_at: datetime = timestamp_field()
+    offline: bool = False
+    payload_hash: str = Field(sa_type=sa.CHAR(64))
+    response: dict[str, Any] = Field(sa_type=JSONB)
+
+
+class PackEvent(SQLModel, table=True):
+    __tablename__ = "pack_events"
+
+    gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
+    serial: str = Field(max_length=20, primary_key=True)
+    event_id: uuid.UUID = Field(primary_key=True)
+    action: Action = Field(sa_type=enum_column(Action, length=12))
+    facility_id: uuid.UUID
+    destination_id: uuid.UUID | None = None
+    event_time: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    recorded_at: datetime = timestamp_field()
+    offline: bool = False
+    outcome: Outcome = Field(sa_type=enum_column(Outcome, length=8))
+    status_before: PackStatus | None = Field(
+        default=None,
+        sa_type=enum_column(PackStatus, length=12, name="status_before"),
+        nullable=True,
+    )
+    status_after: PackStatus | None = Field(
+        default=None,
+        sa_type=enum_column(PackStatus, length=12, name="status_after"),
+        nullable=True,
+    )
+    reason: str = Field(default="", max_length=300)

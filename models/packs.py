@@ -1,0 +1,60 @@
+"""Packs and their state: the EU FMD status, and custody (who holds it, or where it travels).
+The state is a projection of the pack's events, updated in the same transaction as they are."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, timestamp_field
+
+
+class PackStatus(enum.StrEnum):
+    active = "active"
+    dispensed = "dispensed"
+    exported = "exported"
+    sample = "sample"
+    free_sample = "free_sample"
+    locked = "locked"
+    checked_out = "checked_out"
+    stolen = "stolen"
+    destroyed = "destroyed"
+
+
+class Overlay(enum.StrEnum):
+    """Conditions from the batch or product that can never be undone."""
+
+    expired = "expired"
+    recalled = "recalled"
+    withdrawn = "withdrawn"
+
+
+FINAL_STATUSES = frozenset({PackStatus.stolen, PackStatus.destroyed})
+
+
+class Pack(SQLModel, table=True):
+    __tablename__ = "packs"
+    __table_args__ = (sa.Index("ix_packs_gtin_lot", "gtin", "lot"),)
+
+    gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
+    serial: str = Field(max_length=20, primary_key=True)
+    lot: str = Field(max_length=20)
+    status: PackStatus = Field(sa_type=enum_column(PackStatus, length=12))
+    # Custody: the holding facility, or (while shipped) the facilities it travels between.
+    holder_id: uuid.UUID | None = Field(default=None, index=True)
+    transit_from_id: uuid.UUID | None = None
+    transit_to_id: uuid.UUID | None = None
+    # Where and when the current status was set (an undo must happen there, within 10 days).
+    status_facility_id: uuid.UUID | None = None
+    status_at: datetime = timestamp_field()
+    commissioned_at: datetime = timestamp_field()
+    commission_event_id: uuid.UUID
+    last_event_id: uuid.UUID
+
+
+def batch_overlays(expiry: date, today: date) -> list[Overlay]:
+    return [Overlay.expired] if expiry < today else []
