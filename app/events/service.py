@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, tuple_, update
+from sqlalchemy import Table, bindparam, insert, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,7 +163,7 @@ async def record(session: AsyncSession, principal: Principal, request: EventRequ
         if work.pack_events:
             for row in work.pack_events:
                 row |= {"event_id": request.event_id, "recorded_at": now}
-            await session.execute(insert(PackEvent), work.pack_events)
+            await session.execute(insert(_PACK_EVENTS), work.pack_events)
         if work.updates:
             for row in work.updates:
                 row["last_event_id"] = request.event_id
@@ -437,9 +437,12 @@ def _status_code(work: _Work) -> int:
     return 200
 
 
+# Core statements (not ORM bulk operations): executed once with many parameter sets.
+_PACKS: Table = Pack.__table__  # type: ignore[attr-defined]
+_PACK_EVENTS: Table = PackEvent.__table__  # type: ignore[attr-defined]
 _UPDATE_PACK = (
-    update(Pack)
-    .where(col(Pack.gtin) == bindparam("k_gtin"), col(Pack.serial) == bindparam("k_serial"))
+    update(_PACKS)
+    .where(_PACKS.c.gtin == bindparam("k_gtin"), _PACKS.c.serial == bindparam("k_serial"))
     .values(
         status=bindparam("status"),
         holder_id=bindparam("holder_id"),
