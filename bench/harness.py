@@ -63,6 +63,10 @@ def demo_server() -> Iterator[Server]:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, server, log_path)
             yield Server(url, data_dir)
+        except BaseException:
+            tail = log_path.read_text(errors="replace")[-4000:]
+            print(f"--- server log (tail) ---\n{tail}\n---", file=sys.stderr)
+            raise
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

@@ -4,6 +4,7 @@ add rows here."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ def statuses(admin: int, inspector: int, organizations: int, device: int = 403) 
 
 
 NEW_GLN = with_check_digit("626000888800")
+NEW_GTIN = with_check_digit("0626000888800")
 CASES = [
     Case("list organisations", "GET", "/api/organizations", statuses(200, 200, 200)),
     Case("own organisation", "GET", "/api/organizations/{own_org}", statuses(200, 200, 200)),
@@ -104,6 +106,45 @@ CASES = [
     ),
     Case("access log", "GET", "/api/access-log", statuses(200, 200, 403)),
     Case("who am I", "GET", "/api/auth/me", statuses(200, 200, 200, device=200)),
+    Case("product register", "GET", "/api/products", statuses(200, 200, 200, device=200)),
+    Case(
+        "register product",
+        "POST",
+        "/api/products",
+        statuses(403, 403, 403) | {"manufacturer": 201, "importer": 201},
+        {
+            "gtin": NEW_GTIN,
+            "name": "Product",
+            "name_fa": "فرآورده",
+            "generic_name": "generic",
+            "form": "tablet",
+            "strength": "1 mg",
+            "pack_size": "10",
+            "atc": "A01AA01",
+            "irc": "IRC1",
+        },
+    ),
+    Case(
+        "list batches",
+        "GET",
+        "/api/batches",
+        statuses(200, 200, 403) | {"manufacturer": 200, "importer": 200},
+    ),
+    Case(
+        "verify",
+        "POST",
+        "/api/verify",
+        statuses(200, 200, 200, device=200),
+        {"code": f"(01){NEW_GTIN}(21)ABC"},
+    ),
+    Case(
+        "dispense",
+        "POST",
+        "/api/events",
+        # Allowed to dispense: the unknown pack is then refused (422).
+        statuses(403, 403, 403, device=422) | {"pharmacy": 422, "hospital": 422},
+        {"event_id": "{event_id}", "action": "dispense", "codes": f"(01){NEW_GTIN}(21)ABC"},
+    ),
 ]
 
 
@@ -139,7 +180,13 @@ async def test_authorization_matrix(client: AsyncTestClient[Any], caller: str, c
     else:
         headers = await headers_for(client, USER_BY_ROLE[caller])
     path = case.path.format(**ids)
-    body = {key: value.format(**ids) for key, value in case.body.items()}
+    body: dict[str, Any] = {
+        key: value.format(**ids, event_id=uuid.uuid4()) for key, value in case.body.items()
+    }
+    if "pack_size" in body:
+        body["pack_size"] = int(body["pack_size"])
+    if "codes" in body:
+        body["codes"] = [body["codes"]]
     if case.method == "PATCH":
         body = {"is_active": False}
     response = await client.request(

@@ -18,9 +18,7 @@ async def test_from_the_factory_to_the_patient_and_back(client: AsyncTestClient[
     assert len(serials) == len(set(serials)) == 1000
     codes = [pack_code(gtin, s, lot) for s in serials]
 
-    shipped = await event(
-        client, maker, "ship", codes, destination_gln=facility_gln("darupakhsh")
-    )
+    shipped = await event(client, maker, "ship", codes, destination_gln=facility_gln("darupakhsh"))
     assert shipped.status_code == 200, shipped.text
     assert shipped.json()["summary"] == {"ok": 1000, "warning": 0, "refused": 0}
     in_transit = (await client.get(f"/api/packs/{gtin}/{serials[0]}", headers=warehouse)).json()

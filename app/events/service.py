@@ -160,14 +160,15 @@ async def record(session: AsyncSession, principal: Principal, request: EventRequ
     )
     try:
         await session.flush()
+        connection = await session.connection()
         if work.pack_events:
             for row in work.pack_events:
                 row |= {"event_id": request.event_id, "recorded_at": now}
-            await session.execute(insert(_PACK_EVENTS), work.pack_events)
+            await connection.execute(insert(_PACK_EVENTS), work.pack_events)
         if work.updates:
             for row in work.updates:
                 row["last_event_id"] = request.event_id
-            await session.execute(_UPDATE_PACK, work.updates)
+            await connection.execute(_UPDATE_PACK, work.updates)
         await session.commit()
     except IntegrityError:
         # The same event_id arrived twice at once and the other copy won: answer as it did.
