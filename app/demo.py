@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import demo_supply
 from app.auth.credentials import API_KEY_PREFIX, api_key_hash, hash_password
-from models.gs1 import with_check_digit
 from models.identity import Device, Facility, Organization, OrganizationKind, Role, User
 
 T = TypeVar("T")
@@ -56,9 +56,7 @@ class DemoDevice:
     organization: str
 
 
-def _gln(n: int) -> str:
-    # 626 is GS1 Iran's prefix; 0009999 an invented company prefix for the demo.
-    return with_check_digit(f"6260009999{n:02d}")
+_gln = demo_supply.demo_gln
 
 
 def _site(n: int, name: str, name_fa: str, province: str, city: str, address: str) -> DemoFacility:
@@ -320,6 +318,7 @@ async def seed(session: AsyncSession) -> None:
                     )
                 )
     await session.commit()
+    await demo_supply.seed(session)
 
 
 async def _one(

@@ -1,0 +1,251 @@
+"""The demo world's medicines: products (Iranian medicines, Persian names), batches, and packs
+that have moved through the chain — in warehouses, in transit, at pharmacies, dispensed. Built
+with the same services the API uses, so the demo obeys every rule. Idempotent: a product that
+already exists is left alone."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.principal import Principal
+from app.catalog import service as catalog
+from app.events import service as events
+from app.packs import commissioning
+from models.catalog import BatchOrigin, Product
+from models.events import Action
+from models.gs1 import with_check_digit
+from models.identity import Facility, User
+from models.packs import Pack
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    owner: str  # username of the owning organisation's user
+    item: str
+    name: str
+    name_fa: str
+    generic_name: str
+    form: str
+    strength: str
+    pack_size: int
+    atc: str
+    irc: str
+    lots: tuple[tuple[str, date], ...]
+
+
+def demo_gtin(item: str) -> str:
+    return with_check_digit(f"0626000999{item}")
+
+
+PRODUCTS = (
+    DemoProduct(
+        "sina-darou",
+        "101",
+        "Amoxicillin 500 mg capsules",
+        "کپسول آموکسی‌سیلین ۵۰۰ میلی‌گرم",
+        "amoxicillin",
+        "capsule",
+        "500 mg",
+        16,
+        "J01CA04",
+        "1228012345678901",
+        (("AMX2601", date(2028, 3, 31)), ("AMX2602", date(2028, 9, 30))),
+    ),
+    DemoProduct(
+        "sina-darou",
+        "102",
+        "Metformin 500 mg tablets",
+        "قرص متفورمین ۵۰۰ میلی‌گرم",
+        "metformin",
+        "tablet",
+        "500 mg",
+        100,
+        "A10BA02",
+        "1228012345678902",
+        (("MET2509", date(2027, 8, 31)),),
+    ),
+    DemoProduct(
+        "zagros-pharmed",
+        "103",
+        "Atorvastatin 20 mg tablets",
+        "قرص آتورواستاتین ۲۰ میلی‌گرم",
+        "atorvastatin",
+        "tablet",
+        "20 mg",
+        30,
+        "C10AA05",
+        "1228012345678903",
+        (("ATV2604", date(2028, 4, 30)),),
+    ),
+    DemoProduct(
+        "zagros-pharmed",
+        "104",
+        "Pantoprazole 40 mg tablets",
+        "قرص پنتوپرازول ۴۰ میلی‌گرم",
+        "pantoprazole",
+        "gastro-resistant tablet",
+        "40 mg",
+        14,
+        "A02BC02",
+        "1228012345678904",
+        (("PNT2511", date(2027, 11, 30)),),
+    ),
+    DemoProduct(
+        "pars-import",
+        "105",
+        "Insulin glargine 100 IU/ml pens",
+        "قلم انسولین گلارژین ۱۰۰ واحد",
+        "insulin glargine",
+        "solution for injection in pre-filled pen",
+        "100 IU/ml",
+        5,
+        "A10AE04",
+        "1228012345678905",
+        (("GLA26B07", date(2027, 12, 31)),),
+    ),
+    DemoProduct(
+        "pars-import",
+        "106",
+        "Salbutamol 100 mcg inhaler",
+        "اسپری استنشاقی سالبوتامول ۱۰۰ میکروگرم",
+        "salbutamol",
+        "pressurised inhalation",
+        "100 mcg/dose",
+        1,
+        "R03AC02",
+        "1228012345678906",
+        (("SAL2603", date(2028, 2, 29)),),
+    ),
+)
+PACKS_PER_BATCH = 120
+
+
+def demo_gln(n: int) -> str:
+    # 626 is GS1 Iran's prefix; 0009999 an invented company prefix for the demo.
+    return with_check_digit(f"6260009999{n:02d}")
+
+
+TEHRAN_HUB, MASHHAD_HUB, SHIRAZ_HUB = demo_gln(55), demo_gln(56), demo_gln(57)
+HUB_FOR = {
+    "sina-darou": ("darupakhsh", TEHRAN_HUB),
+    "pars-import": ("darupakhsh", TEHRAN_HUB),
+    "zagros-pharmed": ("fars-pakhsh", SHIRAZ_HUB),
+}
+
+
+async def seed(session: AsyncSession) -> None:
+    principals = await _principals(session)
+    facilities = {f.id: f.gln for f in (await session.exec(select(Facility))).all()}
+    homes = {name: facilities[p.facility_id] for name, p in principals.items() if p.facility_id}
+    for product in PRODUCTS:
+        gtin = demo_gtin(product.item)
+        if await session.get(Product, gtin) is not None:
+            continue
+        owner = principals[product.owner]
+        await catalog.create_product(
+            session,
+            owner,
+            catalog.NewProduct(
+                gtin,
+                product.name,
+                product.name_fa,
+                product.generic_name,
+                product.form,
+                product.strength,
+                product.pack_size,
+                product.atc,
+                product.irc,
+            ),
+        )
+        for lot, expiry in product.lots:
+            origin = (
+                BatchOrigin.imported if product.owner == "pars-import" else BatchOrigin.produced
+            )
+            await catalog.create_batch(
+                session,
+                owner,
+                catalog.NewBatch(
+                    gtin, lot, expiry, expiry - timedelta(days=3 * 365), 10_000, origin
+                ),
+            )
+            await commissioning.commission(session, owner, gtin, lot, PACKS_PER_BATCH)
+            serials = await _serials(session, gtin, lot)
+            await _move(session, principals, homes, product.owner, gtin, serials)
+
+
+async def _move(
+    session: AsyncSession,
+    who: dict[str, Principal],
+    homes: dict[str, str],
+    owner: str,
+    gtin: str,
+    serials: list[str],
+) -> None:
+    """Send most packs to a distributor and on to pharmacies and a hospital; dispense a few;
+    leave some in transit and some at the factory."""
+    codes = [f"(01){gtin}(21){serial}" for serial in serials]
+    hub_user, hub = HUB_FOR[owner]
+    mashhad_hub = MASHHAD_HUB
+    steps: list[tuple[str, Action, list[str], str | None, str | None]] = [
+        (owner, Action.ship, codes[:100], None, hub),
+        (hub_user, Action.receive, codes[:100], hub, None),
+        (hub_user, Action.ship, codes[:30], hub, homes["razi-pharmacy"]),
+        ("razi-pharmacy", Action.receive, codes[:30], None, None),
+        ("razi-pharmacy", Action.dispense, codes[:4], None, None),
+        (hub_user, Action.ship, codes[30:45], hub, homes["naghshejahan-pharmacy"]),
+        (hub_user, Action.ship, codes[45:75], hub, homes["hafez-pharmacy"]),
+        ("hafez-pharmacy", Action.receive, codes[45:75], None, None),
+        ("hafez-pharmacy", Action.dispense, codes[45:48], None, None),
+    ]
+    if hub_user == "darupakhsh":
+        steps += [
+            ("darupakhsh", Action.ship, codes[75:95], hub, mashhad_hub),
+            ("darupakhsh", Action.receive, codes[75:95], mashhad_hub, None),
+            ("darupakhsh", Action.ship, codes[75:85], mashhad_hub, homes["ferdowsi-pharmacy"]),
+            ("ferdowsi-pharmacy", Action.receive, codes[75:85], None, None),
+            ("ferdowsi-pharmacy", Action.dispense, codes[75:77], None, None),
+            ("darupakhsh", Action.ship, codes[85:90], mashhad_hub, homes["imamreza-hospital"]),
+            ("imamreza-hospital", Action.receive, codes[85:90], None, None),
+            ("imamreza-hospital", Action.dispense, codes[85:86], None, None),
+        ]
+    start = datetime.now(UTC) - timedelta(days=6)
+    for n, (user, action, batch_codes, at, to) in enumerate(steps):
+        await events.record(
+            session,
+            who[user],
+            events.EventRequest(
+                event_id=uuid.uuid4(),
+                action=action,
+                codes=batch_codes,
+                facility_gln=at,
+                destination_gln=to,
+                event_time=start + timedelta(hours=6 * n),
+            ),
+        )
+
+
+async def _principals(session: AsyncSession) -> dict[str, Principal]:
+    users = (await session.exec(select(User))).all()
+    return {
+        u.username: Principal(
+            kind="user",
+            id=u.id,
+            name=u.username,
+            role=u.role,
+            organization_id=u.organization_id,
+            facility_id=u.facility_id,
+        )
+        for u in users
+    }
+
+
+async def _serials(session: AsyncSession, gtin: str, lot: str) -> list[str]:
+    rows = await session.exec(
+        select(Pack.serial).where(Pack.gtin == gtin, Pack.lot == lot).order_by(Pack.serial)
+    )
+    return list(rows.all())

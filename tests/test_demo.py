@@ -1,0 +1,31 @@
+"""The demo world's medicines have moved through the chain."""
+
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from app.demo_supply import PRODUCTS, demo_gtin
+from tests.helpers import facility_gln, headers_for
+
+
+async def test_demo_packs_are_spread_along_the_chain(client: AsyncTestClient[Any]) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    products = (await client.get("/api/products", headers=inspector)).json()
+    assert {p["gtin"] for p in products} >= {demo_gtin(p.item) for p in PRODUCTS}
+    assert any(p["name_fa"].startswith("قرص") for p in products)
+
+    gtin = demo_gtin("101")
+    csv = await client.get(f"/api/batches/{gtin}/AMX2601/packs.csv", headers=inspector)
+    serials = [line.split(",")[1] for line in csv.text.splitlines()[1:]]
+    states = []
+    for serial in serials:
+        pack = (await client.get(f"/api/packs/{gtin}/{serial}", headers=inspector)).json()
+        holder = pack["holder"]
+        where = "in transit" if holder["in_transit"] else holder["facility"]["gln"]
+        states.append((pack["status"], where))
+    assert ("dispensed", facility_gln("razi-pharmacy")) in states
+    assert ("active", facility_gln("razi-pharmacy")) in states
+    assert ("active", "in transit") in states
+    assert ("active", facility_gln("darupakhsh")) in states
+    assert ("dispensed", facility_gln("imamreza-hospital")) in states
+    assert ("active", facility_gln("sina-darou")) in states  # still at the factory
