@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlalchemy import exists
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import credentials
@@ -42,9 +43,11 @@ async def principal_from_token(session: AsyncSession, token: str, secret: str) -
     claims = credentials.decode_token(token, secret)
     if claims is None:
         raise Unauthorized("The access token is invalid or has expired; log in again.")
-    if await session.get(RevokedToken, claims.jti) is not None:
+    revoked = exists().where(col(RevokedToken.jti) == claims.jti)
+    row = (await session.exec(select(User, revoked).where(User.id == claims.user_id))).first()
+    if row is not None and row[1]:
         raise Unauthorized("This access token was ended by logging out; log in again.")
-    user = await session.get(User, claims.user_id)
+    user = row[0] if row is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("This account no longer exists or is disabled.")
     return Principal(

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_
+import sqlalchemy as sa
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,30 +49,28 @@ async def verify_code(session: AsyncSession, principal: Principal, text: str) ->
     return await view(session, principal, code)
 
 
+_PACKS: sa.Table = Pack.__table__  # type: ignore[attr-defined]
+_HOLDER = aliased(Facility)
+_FROM = aliased(Facility)
+_TO = aliased(Facility)
+# One round trip for a known pack: the hot path of every scan.
+_PACK_VIEW = (
+    sa.select(Pack, Batch, Product, _HOLDER, _FROM, _TO)
+    .join(Batch, and_(col(Batch.gtin) == Pack.gtin, col(Batch.lot) == Pack.lot))
+    .join(Product, col(Product.gtin) == Pack.gtin)
+    .outerjoin(_HOLDER, col(_HOLDER.id) == Pack.holder_id)
+    .outerjoin(_FROM, col(_FROM.id) == Pack.transit_from_id)
+    .outerjoin(_TO, col(_TO.id) == Pack.transit_to_id)
+)
+
+
 async def view(session: AsyncSession, principal: Principal, code: PackCode) -> PackView:
     assert code.serial is not None
-    product = await session.get(Product, code.gtin)
-    if product is None:
-        return _unknown(code, f"unknown product: GTIN {code.gtin} is not registered")
-    product_info = {
-        "name": product.name,
-        "name_fa": product.name_fa,
-        "generic_name": product.generic_name,
-        "form": product.form,
-        "strength": product.strength,
-        "pack_size": product.pack_size,
-    }
-    pack = await session.get(Pack, (code.gtin, code.serial))
-    if pack is None:
-        if code.lot is not None and await session.get(Batch, (code.gtin, code.lot)) is None:
-            return _unknown(
-                code, f"unknown batch: no batch {code.lot} of GTIN {code.gtin}", product_info
-            )
-        return _unknown(
-            code, f"unknown serial: no pack {code.serial} of GTIN {code.gtin}", product_info
-        )
-    batch = await session.get(Batch, (pack.gtin, pack.lot))
-    assert batch is not None
+    statement = _PACK_VIEW.where(_PACKS.c.gtin == code.gtin, _PACKS.c.serial == code.serial)
+    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
+    if row is None:
+        return await _unknown_part(session, code)
+    pack, batch, product, holder, source, destination = row
     overlays = [Overlay.expired.value] if batch.expiry < utcnow().date() else []
     reasons = []
     if code.lot is not None and code.lot != batch.lot:
@@ -92,11 +92,32 @@ async def view(session: AsyncSession, principal: Principal, code: PackCode) -> P
         serial=pack.serial,
         lot=batch.lot,
         expiry=batch.expiry,
-        product=product_info,
+        product=_product_info(product),
         overlays=overlays,
-        holder=await _holder(session, principal, pack),
+        holder=_custody(principal, holder, source, destination),
         reason="; ".join(reasons),
     )
+
+
+def _product_info(product: Product) -> dict[str, Any]:
+    return {
+        "name": product.name,
+        "name_fa": product.name_fa,
+        "generic_name": product.generic_name,
+        "form": product.form,
+        "strength": product.strength,
+        "pack_size": product.pack_size,
+    }
+
+
+async def _unknown_part(session: AsyncSession, code: PackCode) -> PackView:
+    product = await session.get(Product, code.gtin)
+    if product is None:
+        return _unknown(code, f"unknown product: GTIN {code.gtin} is not registered")
+    info = _product_info(product)
+    if code.lot is not None and await session.get(Batch, (code.gtin, code.lot)) is None:
+        return _unknown(code, f"unknown batch: no batch {code.lot} of GTIN {code.gtin}", info)
+    return _unknown(code, f"unknown serial: no pack {code.serial} of GTIN {code.gtin}", info)
 
 
 def _unknown(code: PackCode, reason: str, product: dict[str, Any] | None = None) -> PackView:
@@ -113,28 +134,23 @@ def _unknown(code: PackCode, reason: str, product: dict[str, Any] | None = None)
     )
 
 
-async def _holder(session: AsyncSession, principal: Principal, pack: Pack) -> dict[str, Any] | None:
+def _custody(
+    principal: Principal,
+    holder: Facility | None,
+    source: Facility | None,
+    destination: Facility | None,
+) -> dict[str, Any] | None:
     """Custody is shown to inspectors and to the organisations involved in it."""
-    ids = [i for i in (pack.holder_id, pack.transit_from_id, pack.transit_to_id) if i is not None]
-    facilities = {
-        f.id: f
-        for f in (await session.exec(select(Facility).where(col(Facility.id).in_(ids)))).all()
-    }
-    involved = {f.organization_id for f in facilities.values()}
+    involved = {f.organization_id for f in (holder, source, destination) if f is not None}
     if not principal.reads_everything and principal.organization_id not in involved:
         return None
 
-    def describe(facility_id: uuid.UUID | None) -> dict[str, str] | None:
-        facility = facilities.get(facility_id) if facility_id else None
+    def describe(facility: Facility | None) -> dict[str, str] | None:
         return {"gln": facility.gln, "name": facility.name} if facility else None
 
-    if pack.transit_to_id is not None:
-        return {
-            "in_transit": True,
-            "from": describe(pack.transit_from_id),
-            "to": describe(pack.transit_to_id),
-        }
-    return {"in_transit": False, "facility": describe(pack.holder_id)}
+    if destination is not None:
+        return {"in_transit": True, "from": describe(source), "to": describe(destination)}
+    return {"in_transit": False, "facility": describe(holder)}
 
 
 async def pack_view(
