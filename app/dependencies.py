@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
@@ -11,12 +10,12 @@ from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
+from app.db.request_session import request_session
 from app.state import AppState, app_state
 
 
-async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
-    async with app_state(request.app).db.session() as session:
-        yield session
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    return await request_session(request.scope).get()
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -7,11 +7,9 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
-from litestar.data_extractors import ResponseExtractorField
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -25,6 +23,7 @@ from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.routes import BatchController, ProductController
 from app.db.database import Database
+from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
 from app.devices.routes import DeviceController
 from app.events.routes import EventController
@@ -48,9 +47,6 @@ async def pool(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         await db.close_pool()
-
-
-RESPONSE_LOG_FIELDS: tuple[ResponseExtractorField, ...] = ("status_code",)
 
 
 def create_app(settings: Settings, db: Database) -> Litestar:
@@ -82,12 +78,14 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            RequestSessionMiddleware(),
             DefineMiddleware(
                 CredentialsMiddleware, exclude_from_auth_key=PUBLIC_OPT, exclude="^/schema"
             ),
             AccessLogMiddleware(),
         ],
         lifespan=[pool],
+        before_send=[log_response],
         openapi_config=_openapi(),
         plugins=[StructlogPlugin(_logging(settings))],
         state=State({"darutrace": state}),
@@ -151,9 +149,6 @@ def _logging(settings: Settings) -> StructlogConfig:
             log_exceptions="never",
             pretty_print_tty=False,
         ),
-        middleware_logging_config=LoggingMiddlewareConfig(
-            request_log_fields=("path", "method", "query"),
-            response_log_fields=RESPONSE_LOG_FIELDS,
-            exclude=["^/schema/assets"],
-        ),
+        # One line per request comes from `log_response` (cheaper than Litestar's two).
+        enable_middleware_logging=False,
     )

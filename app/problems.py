@@ -58,9 +58,13 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {message}" if key else message
 
 
-def _database_unavailable(
-    request: Request[Any, Any, Any], exc: Exception
-) -> Response[dict[str, Any]]:
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """503 only when the database cannot be reached (connection failures, SQLSTATE classes 08 and
+    57P); any other database error is ours (500), and retrying would not help."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    invalidated = getattr(exc, "connection_invalidated", False)
+    if not (invalidated or sqlstate is None or sqlstate.startswith(("08", "57P"))):
+        return _unexpected_error(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return problem(
         request,
@@ -78,8 +82,8 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     HTTPException: _http_error,
-    OperationalError: _database_unavailable,
-    InterfaceError: _database_unavailable,
-    PoolTimeout: _database_unavailable,
+    OperationalError: _database_error,
+    InterfaceError: _database_error,
+    PoolTimeout: _database_error,
     Exception: _unexpected_error,
 }

@@ -337,3 +337,14 @@ async def test_device_events_use_the_device_facility(client: AsyncTestClient[Any
         facility_gln=facility_gln("hafez-pharmacy"),
     )
     assert response.status_code == 422
+
+
+async def test_an_event_may_carry_ten_thousand_codes(client: AsyncTestClient[Any]) -> None:
+    maker = await headers_for(client, "sina-darou")
+    gtin, _, serials = await register_batch(client, maker, count=10_000)
+    codes = [pack_code(gtin, s) for s in serials]
+    response = await event(client, maker, "ship", codes, destination_gln=facility_gln("darupakhsh"))
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["summary"]["ok"] == 10_000
+    too_many = await event(client, maker, "lock", codes + codes[:1])
+    assert too_many.status_code == 400

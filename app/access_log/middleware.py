@@ -12,7 +12,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access_log import service
 from app.auth.principal import Principal
-from app.state import app_state
+from app.db.request_session import request_session
 
 AUDIT_OPT = "audit"
 log = logging.getLogger(__name__)
@@ -47,17 +47,18 @@ class AccessLogMiddleware(ASGIMiddleware):
         path_params: dict[str, Any] = scope.get("path_params") or {}
         client = scope.get("client")
         try:
-            async with app_state(scope["litestar_app"]).db.session() as session:
-                await service.record(
-                    session,
-                    principal,
-                    resource=resource,
-                    object_id=next((str(v) for v in path_params.values()), None),
-                    method=str(scope.get("method", "")),
-                    path=scope["path"],
-                    client_address=client[0] if client else None,
-                    status_code=status_code,
-                )
+            session = await request_session(scope).get()
+            await session.rollback()  # end the handler's transaction, committed or not
+            await service.record(
+                session,
+                principal,
+                resource=resource,
+                object_id=next((str(v) for v in path_params.values()), None),
+                method=str(scope.get("method", "")),
+                path=scope["path"],
+                client_address=client[0] if client else None,
+                status_code=status_code,
+            )
         except Exception:
             # The response has been sent; failing to log must be loud, not silent.
             log.exception("could not write the access log for %s", scope["path"])

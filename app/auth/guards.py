@@ -22,7 +22,7 @@ def allow(roles: frozenset[Role] | set[Role], *, devices: bool = False) -> Guard
     """Let callers with one of `roles` through; scanner devices only where `devices` is set."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = connection.user
         if not isinstance(principal, Principal):
             raise PermissionDeniedException("Not authenticated.")

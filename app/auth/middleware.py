@@ -10,6 +10,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.auth import service
+from app.db.request_session import request_session
 from app.errors import Unauthorized
 from app.state import app_state
 
@@ -22,21 +23,21 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         state = app_state(connection.app)
+        session = await request_session(connection.scope).get()
         authorization = connection.headers.get("authorization", "")
         api_key = connection.headers.get("x-api-key")
         try:
-            async with state.db.session() as session:
-                if authorization:
-                    scheme, _, token = authorization.partition(" ")
-                    if scheme.lower() != "bearer" or not token.strip():
-                        raise Unauthorized("Use the header `Authorization: Bearer <token>`.")
-                    principal = await service.principal_from_token(
-                        session, token.strip(), state.jwt_secret
-                    )
-                    return AuthenticationResult(user=principal, auth=token)
-                if api_key:
-                    principal = await service.principal_from_api_key(session, api_key.strip())
-                    return AuthenticationResult(user=principal, auth=api_key)
+            if authorization:
+                scheme, _, token = authorization.partition(" ")
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise Unauthorized("Use the header `Authorization: Bearer <token>`.")
+                principal = await service.principal_from_token(
+                    session, token.strip(), state.jwt_secret
+                )
+                return AuthenticationResult(user=principal, auth=token)
+            if api_key:
+                principal = await service.principal_from_api_key(session, api_key.strip())
+                return AuthenticationResult(user=principal, auth=api_key)
         except Unauthorized as exc:
             raise NotAuthorizedException(exc.detail, headers=BEARER_CHALLENGE) from exc
         raise NotAuthorizedException(

@@ -44,7 +44,7 @@ class Database:
 
     def open_pool(self) -> None:
         self.engine = create_async_engine(
-            self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+            self.url, pool_size=10, max_overflow=10, pool_pre_ping=False
         )
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
@@ -59,6 +59,10 @@ class Database:
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None
+
+    def new_session(self) -> AsyncSession:
+        assert self._sessions is not None, "open_pool() first"
+        return self._sessions()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, tuple_, update
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -264,20 +265,27 @@ def _read(text: str) -> PackCode | str:
         return f"cannot read the code: {exc}"
 
 
+_LOCK_PACKS = sql(
+    "SELECT packs.* FROM packs"
+    " JOIN unnest(CAST(:gtins AS text[]), CAST(:serials AS text[])) AS wanted(gtin, serial)"
+    " ON packs.gtin = wanted.gtin AND packs.serial = wanted.serial"
+    " ORDER BY packs.gtin, packs.serial FOR UPDATE OF packs"
+)
+
+
 async def _lock_packs(
     session: AsyncSession, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], Pack]:
     """The packs, locked in key order (so concurrent events on the same packs queue up instead
-    of deadlocking)."""
+    of deadlocking). The keys travel as two arrays: an IN list of 10,000 pairs would exceed
+    PostgreSQL's parser stack."""
     if not keys:
         return {}
-    rows = await session.exec(
-        select(Pack)
-        .where(tuple_(col(Pack.gtin), col(Pack.serial)).in_(keys))
-        .order_by(col(Pack.gtin), col(Pack.serial))
-        .with_for_update()
+    statement = select(Pack).from_statement(
+        _LOCK_PACKS.bindparams(gtins=[k[0] for k in keys], serials=[k[1] for k in keys])
     )
-    return {(p.gtin, p.serial): p for p in rows.all()}
+    rows = await session.exec(statement)  # type: ignore[call-overload]
+    return {(p.gtin, p.serial): p for p in rows.scalars().all()}
 
 
 async def _batches(
