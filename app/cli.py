@@ -37,7 +37,7 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     db.start()
 
     async def run() -> T:
-        db.open_pool()
+        await db.open_pool()
         try:
             async with db.session() as session:
                 return await work(session)
@@ -116,7 +116,7 @@ def _run_until_signalled(server: uvicorn.Server) -> None:
 
 
 async def _seed_demo(db: Database) -> None:
-    db.open_pool()
+    await db.open_pool()
     try:
         async with db.session() as session:
             await demo.seed(session)

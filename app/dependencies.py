@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,10 @@ from app.state import AppState, app_state
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
     return await request_session(request.scope).get()
+
+
+async def provide_connection(request: Request[Any, Any, Any]) -> psycopg.AsyncConnection[Any]:
+    return await request_session(request.scope).connection()
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -30,11 +35,13 @@ def provide_runtime(request: Request[Any, Any, Any]) -> AppState:
 
 DEPENDENCIES = {
     "session": Provide(provide_session),
+    "connection": Provide(provide_connection),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "runtime": Provide(provide_runtime, sync_to_thread=False),
 }
 
 # Explicit markers for handler parameters (Litestar 3 drops inferred dependencies).
 Session = NamedDependency[AsyncSession]
+Connection = NamedDependency[psycopg.AsyncConnection[Any]]  # plain SQL, for the hot paths
 Caller = NamedDependency[Principal]
 Runtime = NamedDependency[AppState]

@@ -19,6 +19,7 @@ from openapi_ui_bundles import swagger_ui
 
 from app.access_log.middleware import AccessLogMiddleware
 from app.access_log.routes import AccessLogController
+from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.routes import BatchController, ProductController
@@ -42,7 +43,7 @@ SWAGGER_ASSETS = "/schema/assets"
 @asynccontextmanager
 async def pool(app: Litestar) -> AsyncIterator[None]:
     db = app_state(app).db
-    db.open_pool()
+    await db.open_pool()
     try:
         yield
     finally:
@@ -51,7 +52,12 @@ async def pool(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, db: Database) -> Litestar:
     """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
-    state = AppState(settings=settings, db=db, jwt_secret=settings.jwt_secret())
+    state = AppState(
+        settings=settings,
+        db=db,
+        jwt_secret=settings.jwt_secret(),
+        principals=PrincipalCache(ttl=settings.auth_cache_seconds),
+    )
 
     return Litestar(
         route_handlers=[

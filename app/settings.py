@@ -23,6 +23,7 @@ class Settings:
     token_ttl_minutes: int
     log_level: str
     jwt_secret_override: str | None
+    auth_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             token_ttl_minutes=int(_env("TOKEN_TTL_MINUTES", "480")),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
+            auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
         )
 
     def jwt_secret(self) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from litestar import Litestar
 
+from app.auth.cache import PrincipalCache
 from app.db.database import Database
 from app.settings import Settings
 
@@ -16,6 +17,7 @@ class AppState:
     settings: Settings
     db: Database
     jwt_secret: str
+    principals: PrincipalCache
 
     @property
     def token_ttl(self) -> timedelta:

@@ -90,7 +90,7 @@ def database_at(server: PgServer, url: str) -> Database:
 
 
 async def _seed(db: Database) -> None:
-    db.open_pool()
+    await db.open_pool()
     try:
         async with db.session() as session:
             await demo.seed(session)

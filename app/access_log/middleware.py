@@ -47,10 +47,8 @@ class AccessLogMiddleware(ASGIMiddleware):
         path_params: dict[str, Any] = scope.get("path_params") or {}
         client = scope.get("client")
         try:
-            session = await request_session(scope).get()
-            await session.rollback()  # end the handler's transaction, committed or not
             await service.record(
-                session,
+                await request_session(scope).connection(),
                 principal,
                 resource=resource,
                 object_id=next((str(v) for v in path_params.values()), None),

@@ -6,7 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,8 +31,15 @@ def outcome_of(status_code: int) -> AccessOutcome:
     return AccessOutcome.error
 
 
+_INSERT = (
+    "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role, organization_id,"
+    " resource, object_id, method, path, client_address, status_code, outcome)"
+    " VALUES (clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
 async def record(
-    session: AsyncSession,
+    connection: psycopg.AsyncConnection[Any],
     principal: Principal,
     *,
     resource: str,
@@ -39,23 +49,27 @@ async def record(
     client_address: str | None,
     status_code: int,
 ) -> None:
-    session.add(
-        AccessLogEntry(
-            actor_kind=principal.kind,
-            actor_id=principal.id,
-            actor_name=principal.name,
-            role=principal.role,
-            organization_id=principal.organization_id,
-            resource=resource,
-            object_id=object_id,
-            method=method,
-            path=path[:500],
-            client_address=client_address,
-            status_code=status_code,
-            outcome=outcome_of(status_code),
-        )
+    """Committed before the request ends (plain SQL: this runs on every audited request)."""
+    if connection.info.transaction_status == TransactionStatus.INERROR:
+        await connection.rollback()
+    await connection.execute(
+        _INSERT,
+        (
+            principal.kind,
+            principal.id,
+            principal.name,
+            principal.role.value,
+            principal.organization_id,
+            resource,
+            object_id,
+            method,
+            path[:500],
+            client_address,
+            status_code,
+            outcome_of(status_code).value,
+        ),
     )
-    await session.commit()
+    await connection.commit()
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,14 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         state = app_state(connection.app)
-        session = await request_session(connection.scope).get()
         authorization = connection.headers.get("authorization", "")
         api_key = connection.headers.get("x-api-key")
+        credential = authorization or api_key
+        if credential:
+            cached = state.principals.get(credential)
+            if cached is not None:
+                return AuthenticationResult(user=cached, auth=credential)
+        session = await request_session(connection.scope).get()
         try:
             if authorization:
                 scheme, _, token = authorization.partition(" ")
@@ -34,9 +39,11 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
                 principal = await service.principal_from_token(
                     session, token.strip(), state.jwt_secret
                 )
+                state.principals.put(authorization, principal)
                 return AuthenticationResult(user=principal, auth=token)
             if api_key:
                 principal = await service.principal_from_api_key(session, api_key.strip())
+                state.principals.put(api_key, principal)
                 return AuthenticationResult(user=principal, auth=api_key)
         except Unauthorized as exc:
             raise NotAuthorizedException(exc.detail, headers=BEARER_CHALLENGE) from exc

@@ -49,8 +49,9 @@ class AuthController(Controller):
         return TokenOut(token.token, "bearer", token.expires_at)
 
     @post("/logout", guards=[allow(EVERY_ROLE)], status_code=204, summary="End this token")
-    async def logout(self, session: Session, principal: Caller) -> None:
+    async def logout(self, session: Session, principal: Caller, runtime: Runtime) -> None:
         await service.logout(session, principal)
+        runtime.principals.clear()
 
     @get("/me", guards=[allow(EVERY_ROLE, devices=True)], summary="The authenticated caller")
     async def me(self, principal: Caller) -> WhoAmI:

@@ -7,6 +7,8 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +33,7 @@ class Database:
         self.url = ""
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self.pool: AsyncConnectionPool | None = None
 
     def start(self, *, run_migrations: bool = True) -> None:
         if self.settings.database_url:
@@ -42,15 +45,22 @@ class Database:
         if run_migrations:
             migrate.upgrade(self.url)
 
-    def open_pool(self) -> None:
-        self.engine = create_async_engine(
-            self.url, pool_size=10, max_overflow=10, pool_pre_ping=False
-        )
+    async def open_pool(self) -> None:
+        """Two pools: SQLAlchemy sessions for most work, and plain psycopg connections for the
+        hot paths (verifying a pack, writing the access log), where the ORM's overhead would
+        be most of the cost."""
+        self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        conninfo = make_url(self.url).set(drivername="postgresql").render_as_string(False)
+        self.pool = AsyncConnectionPool(conninfo, min_size=2, max_size=20, open=False)
+        await self.pool.open()
 
     async def close_pool(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any, cast
 
+import psycopg
 import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -22,19 +23,32 @@ log = structlog.get_logger("darutrace.http")
 
 
 class RequestSession:
+    """The request's ORM session and/or plain connection, each taken from its pool on first use."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._session: AsyncSession | None = None
+        self._connection: psycopg.AsyncConnection[Any] | None = None
 
     async def get(self) -> AsyncSession:
         if self._session is None:
             self._session = self._db.new_session()
         return self._session
 
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._connection is None:
+            assert self._db.pool is not None
+            self._connection = await self._db.pool.getconn()
+        return self._connection
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._connection is not None:
+            assert self._db.pool is not None
+            await self._db.pool.putconn(self._connection)  # rolls back what is left open
+            self._connection = None
 
 
 def request_session(scope: Scope) -> RequestSession:

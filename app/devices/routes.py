@@ -11,7 +11,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.guards import EVERY_ROLE, ORGANIZATION_ROLES, allow
-from app.dependencies import Caller, Session
+from app.dependencies import Caller, Runtime, Session
 from app.devices import service
 from models.identity import Device, Role
 
@@ -77,6 +77,12 @@ class DeviceController(Controller):
         summary="Revoke a device's API key",
     )
     async def revoke(
-        self, session: Session, principal: Caller, device_id: FromPath[uuid.UUID]
+        self,
+        session: Session,
+        principal: Caller,
+        runtime: Runtime,
+        device_id: FromPath[uuid.UUID],
     ) -> DeviceOut:
-        return device_out(await service.revoke(session, principal, device_id))
+        device = await service.revoke(session, principal, device_id)
+        runtime.principals.clear()
+        return device_out(device)

@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.dependencies import Caller, Session
+from app.dependencies import Caller, Connection, Session
 from app.packs import service
 
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
@@ -48,9 +48,9 @@ class VerifyController(Controller):
         summary="Verify a pack from its code as scanned",
     )
     async def verify(
-        self, session: Session, principal: Caller, data: JSONBody[VerifyIn]
+        self, connection: Connection, principal: Caller, data: JSONBody[VerifyIn]
     ) -> PackOut:
-        return pack_out(await service.verify_code(session, principal, data.code))
+        return pack_out(await service.verify_code(connection, principal, data.code))
 
 
 class PackController(Controller):
@@ -60,9 +60,9 @@ class PackController(Controller):
 
     @get("/{gtin:str}/{serial:str}", guards=[allow(EVERY_ROLE, devices=True)], summary="A pack")
     async def show(
-        self, session: Session, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
+        self, connection: Connection, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
     ) -> PackOut:
-        return pack_out(await service.pack_view(session, principal, gtin, serial))
+        return pack_out(await service.pack_view(connection, principal, gtin, serial))
 
     @get(
         "/{gtin:str}/{serial:str}/events",

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import and_, or_
-from sqlalchemy.orm import aliased
+import psycopg
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,11 +16,12 @@ from app.auth.principal import Principal
 from app.catalog.service import gtin_of
 from app.errors import InvalidInput, NotFound
 from models.base import utcnow
-from models.catalog import Batch, Product
 from models.codes import CodeError, PackCode, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Event, PackEvent
 from models.identity import Facility
 from models.packs import Overlay, Pack
+
+Connection = psycopg.AsyncConnection[Any]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class PackView:
     reason: str
 
 
-async def verify_code(session: AsyncSession, principal: Principal, text: str) -> PackView:
+async def verify_code(connection: Connection, principal: Principal, text: str) -> PackView:
     try:
         code = parse_pack_code(text)
     except CodeError as exc:
@@ -46,78 +46,83 @@ async def verify_code(session: AsyncSession, principal: Principal, text: str) ->
         raise InvalidInput(
             "code: it has no serial number (AI 21); scan the pack's 2D code.", field="code"
         )
-    return await view(session, principal, code)
+    return await view(connection, principal, code)
 
 
-_PACKS: sa.Table = Pack.__table__  # type: ignore[attr-defined]
-_HOLDER = aliased(Facility)
-_FROM = aliased(Facility)
-_TO = aliased(Facility)
-# One round trip for a known pack: the hot path of every scan.
-_PACK_VIEW = (
-    sa.select(Pack, Batch, Product, _HOLDER, _FROM, _TO)
-    .join(Batch, and_(col(Batch.gtin) == Pack.gtin, col(Batch.lot) == Pack.lot))
-    .join(Product, col(Product.gtin) == Pack.gtin)
-    .outerjoin(_HOLDER, col(_HOLDER.id) == Pack.holder_id)
-    .outerjoin(_FROM, col(_FROM.id) == Pack.transit_from_id)
-    .outerjoin(_TO, col(_TO.id) == Pack.transit_to_id)
+async def pack_view(
+    connection: Connection, principal: Principal, gtin: str, serial: str
+) -> PackView:
+    return await view(connection, principal, PackCode(gtin=gtin_of(gtin), serial=serial))
+
+
+# One round trip for a known pack: the hot path of every scan, in plain SQL.
+_PACK_VIEW = """
+SELECT p.status, p.status_at, b.lot, b.expiry,
+       pr.name, pr.name_fa, pr.generic_name, pr.form, pr.strength, pr.pack_size,
+       h.gln, h.name, h.organization_id,
+       f.gln, f.name, f.organization_id,
+       t.gln, t.name, t.organization_id
+FROM packs p
+JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
+JOIN products pr ON pr.gtin = p.gtin
+LEFT JOIN facilities h ON h.id = p.holder_id
+LEFT JOIN facilities f ON f.id = p.transit_from_id
+LEFT JOIN facilities t ON t.id = p.transit_to_id
+WHERE p.gtin = %s AND p.serial = %s
+"""
+_PRODUCT = (
+    "SELECT name, name_fa, generic_name, form, strength, pack_size FROM products WHERE gtin = %s"
 )
+_BATCH_EXISTS = "SELECT 1 FROM batches WHERE gtin = %s AND lot = %s"
+PRODUCT_FIELDS = ("name", "name_fa", "generic_name", "form", "strength", "pack_size")
 
 
-async def view(session: AsyncSession, principal: Principal, code: PackCode) -> PackView:
+async def view(connection: Connection, principal: Principal, code: PackCode) -> PackView:
     assert code.serial is not None
-    statement = _PACK_VIEW.where(_PACKS.c.gtin == code.gtin, _PACKS.c.serial == code.serial)
-    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
+    row = await (await connection.execute(_PACK_VIEW, (code.gtin, code.serial))).fetchone()
     if row is None:
-        return await _unknown_part(session, code)
-    pack, batch, product, holder, source, destination = row
-    overlays = [Overlay.expired.value] if batch.expiry < utcnow().date() else []
+        return await _unknown_part(connection, code)
+    status, status_at, lot, expiry = row[0:4]
+    product = dict(zip(PRODUCT_FIELDS, row[4:10], strict=True))
+    holder, source, destination = row[10:13], row[13:16], row[16:19]
+    overlays = [Overlay.expired.value] if expiry < utcnow().date() else []
     reasons = []
-    if code.lot is not None and code.lot != batch.lot:
-        reasons.append(
-            f"batch mismatch: the code says lot {code.lot}, the register says {batch.lot}"
-        )
-    if code.expiry is not None and code.expiry != batch.expiry:
+    if code.lot is not None and code.lot != lot:
+        reasons.append(f"batch mismatch: the code says lot {code.lot}, the register says {lot}")
+    if code.expiry is not None and code.expiry != expiry:
         reasons.append(
             f"expiry mismatch: the code says {code.expiry.isoformat()}, "
-            f"the register says {batch.expiry.isoformat()}"
+            f"the register says {expiry.isoformat()}"
         )
     if overlays:
-        reasons.append(f"expired on {batch.expiry.isoformat()}: do not supply")
-    if pack.status.value != "active" and not reasons:
-        reasons.append(f"{pack.status.value} on {pack.status_at.date().isoformat()}")
+        reasons.append(f"expired on {expiry.isoformat()}: do not supply")
+    if status != "active" and not reasons:
+        reasons.append(f"{status} on {status_at.date().isoformat()}")
     return PackView(
-        status=pack.status.value,
-        gtin=pack.gtin,
-        serial=pack.serial,
-        lot=batch.lot,
-        expiry=batch.expiry,
-        product=_product_info(product),
+        status=status,
+        gtin=code.gtin,
+        serial=code.serial,
+        lot=lot,
+        expiry=expiry,
+        product=product,
         overlays=overlays,
         holder=_custody(principal, holder, source, destination),
         reason="; ".join(reasons),
     )
 
 
-def _product_info(product: Product) -> dict[str, Any]:
-    return {
-        "name": product.name,
-        "name_fa": product.name_fa,
-        "generic_name": product.generic_name,
-        "form": product.form,
-        "strength": product.strength,
-        "pack_size": product.pack_size,
-    }
-
-
-async def _unknown_part(session: AsyncSession, code: PackCode) -> PackView:
-    product = await session.get(Product, code.gtin)
-    if product is None:
+async def _unknown_part(connection: Connection, code: PackCode) -> PackView:
+    row = await (await connection.execute(_PRODUCT, (code.gtin,))).fetchone()
+    if row is None:
         return _unknown(code, f"unknown product: GTIN {code.gtin} is not registered")
-    info = _product_info(product)
-    if code.lot is not None and await session.get(Batch, (code.gtin, code.lot)) is None:
-        return _unknown(code, f"unknown batch: no batch {code.lot} of GTIN {code.gtin}", info)
-    return _unknown(code, f"unknown serial: no pack {code.serial} of GTIN {code.gtin}", info)
+    product = dict(zip(PRODUCT_FIELDS, row, strict=True))
+    if code.lot is not None:
+        batch = await (await connection.execute(_BATCH_EXISTS, (code.gtin, code.lot))).fetchone()
+        if batch is None:
+            return _unknown(
+                code, f"unknown batch: no batch {code.lot} of GTIN {code.gtin}", product
+            )
+    return _unknown(code, f"unknown serial: no pack {code.serial} of GTIN {code.gtin}", product)
 
 
 def _unknown(code: PackCode, reason: str, product: dict[str, Any] | None = None) -> PackView:
@@ -134,29 +139,23 @@ def _unknown(code: PackCode, reason: str, product: dict[str, Any] | None = None)
     )
 
 
+Site = tuple[Any, ...]  # (gln, name, organization_id), all None when absent
+
+
 def _custody(
-    principal: Principal,
-    holder: Facility | None,
-    source: Facility | None,
-    destination: Facility | None,
+    principal: Principal, holder: Site, source: Site, destination: Site
 ) -> dict[str, Any] | None:
     """Custody is shown to inspectors and to the organisations involved in it."""
-    involved = {f.organization_id for f in (holder, source, destination) if f is not None}
+    involved = {site[2] for site in (holder, source, destination) if site[0] is not None}
     if not principal.reads_everything and principal.organization_id not in involved:
         return None
 
-    def describe(facility: Facility | None) -> dict[str, str] | None:
-        return {"gln": facility.gln, "name": facility.name} if facility else None
+    def describe(site: Site) -> dict[str, str] | None:
+        return {"gln": site[0], "name": site[1]} if site[0] is not None else None
 
-    if destination is not None:
+    if destination[0] is not None:
         return {"in_transit": True, "from": describe(source), "to": describe(destination)}
     return {"in_transit": False, "facility": describe(holder)}
-
-
-async def pack_view(
-    session: AsyncSession, principal: Principal, gtin: str, serial: str
-) -> PackView:
-    return await view(session, principal, PackCode(gtin=gtin_of(gtin), serial=serial))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.dependencies import Caller, Session
+from app.dependencies import Caller, Runtime, Session
 from app.users import service
 from models.identity import Role, User
 
@@ -73,6 +73,12 @@ class UserController(Controller):
 
     @patch("/{user_id:uuid}", guards=[allow({Role.admin})], summary="Enable or disable (admin)")
     async def update(
-        self, session: Session, user_id: FromPath[uuid.UUID], data: JSONBody[UserPatch]
+        self,
+        session: Session,
+        runtime: Runtime,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserPatch],
     ) -> UserOut:
-        return user_out(await service.set_active(session, user_id, data.is_active))
+        user = await service.set_active(session, user_id, data.is_active)
+        runtime.principals.clear()
+        return user_out(user)
