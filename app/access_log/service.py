@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,9 +48,8 @@ async def record(
     client_address: str | None,
     status_code: int,
 ) -> None:
-    """Committed before the request ends (plain SQL: this runs on every audited request)."""
-    if connection.info.transaction_status == TransactionStatus.INERROR:
-        await connection.rollback()
+    """Written (autocommit) before the request ends; plain SQL, as it runs on every audited
+    request."""
     await connection.execute(
         _INSERT,
         (
@@ -69,7 +67,6 @@ async def record(
             outcome_of(status_code).value,
         ),
     )
-    await connection.commit()
 
 
 @dataclass(frozen=True)

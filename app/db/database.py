@@ -54,7 +54,10 @@ class Database:
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
         conninfo = make_url(self.url).set(drivername="postgresql").render_as_string(False)
-        self.pool = AsyncConnectionPool(conninfo, min_size=2, max_size=20, open=False)
+        # Autocommit: each hot-path statement is its own transaction, with no BEGIN/COMMIT trips.
+        self.pool = AsyncConnectionPool(
+            conninfo, min_size=2, max_size=20, kwargs={"autocommit": True}, open=False
+        )
         await self.pool.open()
 
     async def close_pool(self) -> None:
