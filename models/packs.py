@@ -45,7 +45,7 @@ class Pack(SQLModel, table=True):
     lot: str = Field(max_length=20)
     status: PackStatus = Field(sa_type=enum_column(PackStatus, length=12))
     # Custody: the holding facility, or (while shipped) the facilities it travels between.
-    holder_id: uuid.UUID | None = Field(default=None, index=True)
+    holder_id: uuid.UUID | None = None
     transit_from_id: uuid.UUID | None = None
     transit_to_id: uuid.UUID | None = None
     # Where and when the current status was set (an undo must happen there, within 10 days).

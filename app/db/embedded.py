@@ -36,6 +36,9 @@ assert _SPEC is not None and _SPEC.submodule_search_locations is not None
 POSTGRES_BIN_PATH = Path(next(iter(_SPEC.submodule_search_locations))) / "pginstall" / "bin"
 
 SUPERUSER = "postgres"
+# Sized for a machine that runs DaruTrace (the defaults assume 128 MB of shared memory); a bigger
+# WAL allowance keeps serializing a million packs from forcing checkpoints midway.
+SERVER_SETTINGS = {"shared_buffers": "512MB", "wal_buffers": "64MB", "max_wal_size": "4GB"}
 DATABASE = "darutrace"
 
 
@@ -55,7 +58,7 @@ class EmbeddedPostgres:
         self.root = data_dir
         self.pgdata = data_dir / "pg18"
         self.database = database
-        self.server_settings = server_settings or {}
+        self.server_settings = SERVER_SETTINGS | (server_settings or {})
         self._users_lock: IO[bytes] | None = None
 
     @property

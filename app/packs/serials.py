@@ -27,15 +27,16 @@ def guess_probability(packs_in_circulation: int) -> float:
 
 
 def new_serials(count: int) -> list[str]:
-    """`count` fresh serials (distinct from each other; uniqueness against the register is the
-    database's primary key)."""
+    """`count` fresh serials in ascending order (inserting a primary key in order is several
+    times faster than in random order), distinct from each other; uniqueness against the
+    register is the database's primary key."""
     needed = count * LENGTH
     drawn = np.empty(0, dtype=np.uint8)
     while drawn.size < needed:
         chunk = np.frombuffer(os.urandom(int((needed - drawn.size) * 1.1) + 64), dtype=np.uint8)
         drawn = np.concatenate([drawn, chunk[chunk < _BOUND]])
-    text = _SYMBOLS[drawn[:needed] % len(ALPHABET)].tobytes().decode("ascii")
-    serials = [text[i : i + LENGTH] for i in range(0, needed, LENGTH)]
-    if len(set(serials)) != count:  # astronomically rare; draw again rather than reason about it
-        return new_serials(count)
-    return serials
+    rows = np.sort(_SYMBOLS[drawn[:needed] % len(ALPHABET)].view(f"S{LENGTH}"))
+    if count > 1 and bool(np.any(rows[1:] == rows[:-1])):
+        return new_serials(count)  # astronomically rare; draw again rather than reason about it
+    text = rows.tobytes().decode("ascii")
+    return [text[i : i + LENGTH] for i in range(0, needed, LENGTH)]

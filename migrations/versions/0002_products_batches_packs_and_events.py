@@ -210,7 +210,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("gtin", "serial", name=op.f("pk_packs")),
     )
     op.create_index("ix_packs_gtin_lot", "packs", ["gtin", "lot"], unique=False)
-    op.create_index(op.f("ix_packs_holder_id"), "packs", ["holder_id"], unique=False)
     op.create_table(
         "products",
         sa.Column("gtin", sa.CHAR(length=14), nullable=False),
@@ -262,7 +261,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_products_organization_id"), table_name="products")
     op.drop_index(op.f("ix_products_irc"), table_name="products")
     op.drop_table("products")
-    op.drop_index(op.f("ix_packs_holder_id"), table_name="packs")
     op.drop_index("ix_packs_gtin_lot", table_name="packs")
     op.drop_table("packs")
     op.drop_table("pack_events")
