@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.principal import Principal
 from app.catalog import service as catalog
 from app.events import service as events
+from app.facilities.directory import FacilityDirectory
 from app.packs import commissioning
 from models.catalog import BatchOrigin, Product
 from models.events import Action
@@ -140,6 +141,7 @@ HUB_FOR = {
 
 async def seed(session: AsyncSession) -> None:
     principals = await _principals(session)
+    directory = FacilityDirectory()
     facilities = {f.id: f.gln for f in (await session.exec(select(Facility))).all()}
     homes = {name: facilities[p.facility_id] for name, p in principals.items() if p.facility_id}
     for product in PRODUCTS:
@@ -173,13 +175,15 @@ async def seed(session: AsyncSession) -> None:
                     gtin, lot, expiry, expiry - timedelta(days=3 * 365), 10_000, origin
                 ),
             )
-            await commissioning.commission(session, owner, gtin, lot, PACKS_PER_BATCH)
+            await commissioning.commission(session, directory, owner, gtin, lot, PACKS_PER_BATCH)
             serials = await _serials(session, gtin, lot)
-            await _move(session, principals, homes, product.owner, gtin, serials)
+            await _move(session, directory, principals, homes, product.owner, gtin, serials)
+            await session.commit()
 
 
 async def _move(
     session: AsyncSession,
+    directory: FacilityDirectory,
     who: dict[str, Principal],
     homes: dict[str, str],
     owner: str,
@@ -216,7 +220,8 @@ async def _move(
     start = datetime.now(UTC) - timedelta(days=6)
     for n, (user, action, batch_codes, at, to) in enumerate(steps):
         await events.record(
-            session,
+            await commissioning.driver_connection(session),
+            directory,
             who[user],
             events.EventRequest(
                 event_id=uuid.uuid4(),

@@ -28,6 +28,7 @@ from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
 from app.devices.routes import DeviceController
 from app.events.routes import EventController
+from app.facilities.directory import FacilityDirectory
 from app.facilities.routes import FacilityController
 from app.health import health, ready
 from app.organizations.routes import OrganizationController
@@ -57,6 +58,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         db=db,
         jwt_secret=settings.jwt_secret(),
         principals=PrincipalCache(ttl=settings.auth_cache_seconds),
+        facilities=FacilityDirectory(),
     )
 
     return Litestar(

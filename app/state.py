@@ -9,6 +9,7 @@ from litestar import Litestar
 
 from app.auth.cache import PrincipalCache
 from app.db.database import Database
+from app.facilities.directory import FacilityDirectory
 from app.settings import Settings
 
 
@@ -18,6 +19,7 @@ class AppState:
     db: Database
     jwt_secret: str
     principals: PrincipalCache
+    facilities: FacilityDirectory
 
     @property
     def token_ttl(self) -> timedelta:

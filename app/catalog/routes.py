@@ -162,13 +162,14 @@ class BatchController(Controller):
     async def commission(
         self,
         session: Session,
+        runtime: Runtime,
         principal: Caller,
         gtin: FromPath[str],
         lot: FromPath[str],
         data: JSONBody[CommissionIn],
     ) -> CommissionOut:
         done = await commissioning.commission(
-            session, principal, gtin, lot, data.count, data.facility_gln
+            session, runtime.facilities, principal, gtin, lot, data.count, data.facility_gln
         )
         return CommissionOut(done.count, service.gtin_of(gtin), lot, str(done.event_id))
 

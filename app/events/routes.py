@@ -11,7 +11,7 @@ from litestar import Controller, Response, post
 from litestar.params import JSONBody
 
 from app.auth.guards import allow
-from app.dependencies import Caller, Session
+from app.dependencies import Caller, Connection, Runtime
 from app.events import service
 from app.problems import PROBLEM_JSON
 from models.events import Action
@@ -41,10 +41,11 @@ class EventController(Controller):
         summary="Record an event; one result per code (ok / warning / refused)",
     )
     async def record(
-        self, session: Session, principal: Caller, data: JSONBody[EventIn]
+        self, connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[EventIn]
     ) -> Response[dict[str, Any]]:
         answer = await service.record(
-            session,
+            connection,
+            runtime.facilities,
             principal,
             service.EventRequest(
                 event_id=data.event_id,

@@ -12,22 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, tuple_, update
-from sqlalchemy import text as sql
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from app.auth.principal import Principal
 from app.errors import Forbidden, InvalidInput
+from app.events import store
+from app.events.store import Connection, PackRow
 from app.events.transitions import MOVES, Context, Decision, PackState, decide
-from app.facilities.service import acting_facility, by_gln
+from app.facilities.directory import FacilityDirectory, Site, acting_site, registered_site
 from models.base import utcnow
-from models.catalog import Batch, Product
 from models.codes import CodeError, PackCode, parse_pack_code
-from models.events import BUSINESS_STEP, Action, Event, Outcome, PackEvent
-from models.identity import Facility, Role
-from models.packs import Overlay, Pack
+from models.events import BUSINESS_STEP, Action, Outcome
+from models.identity import Role
+from models.packs import Overlay, PackStatus
 
 MAX_CODES = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -72,44 +67,105 @@ class EventAnswer:
 
 @dataclass
 class _Work:
-    """What one event does, built up code by code."""
+    """What one event does, built up code by code (rows in the column order of `store`)."""
 
     results: list[dict[str, Any]] = field(default_factory=list)
-    pack_events: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    pack_events: list[list[Any]] = field(default_factory=list)
+    updates: list[list[Any]] = field(default_factory=list)
     conflict: bool = False
 
 
-async def record(session: AsyncSession, principal: Principal, request: EventRequest) -> EventAnswer:
+class _AlreadyRecorded(Exception):
+    pass
+
+
+async def record(
+    connection: Connection,
+    directory: FacilityDirectory,
+    principal: Principal,
+    request: EventRequest,
+) -> EventAnswer:
+    """`connection` is in autocommit mode; the event is written in one transaction."""
     _check_request(principal, request)
-    facility = await acting_facility(session, principal, request.facility_gln)
-    destination = await _destination(session, request, facility)
+    facility = await acting_site(directory, connection, principal, request.facility_gln)
+    destination = await _destination(directory, connection, request, facility)
     now = utcnow()
     event_time = _event_time(request.event_time, now)
     payload_hash = _payload_hash(request, principal, facility)
-
-    existing = await session.get(Event, request.event_id)
-    if existing is not None:
-        return _replay(existing, payload_hash)
-
     codes = [_read(text) for text in request.codes]
     keys = sorted({(c.gtin, c.serial) for c in codes if isinstance(c, PackCode) and c.serial})
-    packs = await _lock_packs(session, keys)
-    batches = await _batches(session, {(p.gtin, p.lot) for p in packs.values()})
-    products = await _known_products(session, {c.gtin for c in codes if isinstance(c, PackCode)})
-    names = await _facility_names(session, packs.values(), facility, destination)
-    ctx = Context(
-        action=request.action,
-        facility_id=facility.id,
-        destination_id=destination.id if destination else None,
-        event_time=event_time,
-        offline=request.offline,
-        names=names,
-    )
+    try:
+        async with connection.transaction():
+            packs = await store.lock_packs(connection, keys)
+            unknown_gtins = {gtin for gtin, serial in keys if (gtin, serial) not in packs}
+            products = await store.known_products(connection, unknown_gtins)
+            ctx = Context(
+                action=request.action,
+                facility_id=facility.id,
+                destination_id=destination.id if destination else None,
+                event_time=event_time,
+                offline=request.offline,
+                names=await directory.labels(
+                    connection, _related(packs.values(), facility, destination)
+                ),
+            )
+            work = _work(request.codes, codes, packs, products, ctx)
+            status_code, body = _answer(request, facility, destination, event_time, work)
+            event_row = [
+                request.event_id,
+                request.action.value,
+                BUSINESS_STEP[request.action],
+                facility.id,
+                destination.id if destination else None,
+                principal.kind,
+                principal.id,
+                event_time,
+                now,
+                request.offline,
+                payload_hash,
+                {"status_code": status_code, "body": body},
+            ]
+            if not await store.insert_event(connection, event_row):
+                raise _AlreadyRecorded
+            for row in work.pack_events:
+                row[2:2] = [request.event_id]
+                row[7:7] = [now]
+            await store.insert_pack_events(connection, work.pack_events)
+            for row in work.updates:
+                row[6:6] = [request.event_id]
+            await store.update_packs(connection, work.updates)
+    except _AlreadyRecorded:
+        # A retry of an event already recorded (or racing its twin): answer as the first did.
+        stored = await store.stored_event(connection, request.event_id)
+        assert stored is not None
+        return _replay(request.event_id, stored, payload_hash)
+    return EventAnswer(status_code, body)
 
+
+def _related(packs: Iterable[PackRow], facility: Site, destination: Site | None) -> set[uuid.UUID]:
+    ids = {facility.id} | ({destination.id} if destination else set())
+    for pack in packs:
+        for related in (
+            pack.holder_id,
+            pack.transit_from_id,
+            pack.transit_to_id,
+            pack.status_facility_id,
+        ):
+            if related is not None:
+                ids.add(related)
+    return ids
+
+
+def _work(
+    texts: Sequence[str],
+    codes: Sequence[PackCode | str],
+    packs: dict[tuple[str, str], PackRow],
+    products: set[str],
+    ctx: Context,
+) -> _Work:
     work = _Work()
     seen: set[tuple[str, str]] = set()
-    for text, code in zip(request.codes, codes, strict=True):
+    for text, code in zip(texts, codes, strict=True):
         if isinstance(code, str):
             work.results.append(_result(text, None, Outcome.refused, None, code))
         elif code.serial is None:
@@ -122,10 +178,19 @@ async def record(session: AsyncSession, principal: Principal, request: EventRequ
             seen.add((code.gtin, code.serial))
             pack = packs.get((code.gtin, code.serial))
             if pack is None:
-                _unknown(work, text, code, ctx, products, batches)
+                _unknown(work, text, code, ctx, products)
             else:
-                _apply(work, text, code, pack, batches[(pack.gtin, pack.lot)], ctx)
+                _apply(work, text, code, pack, ctx)
+    return work
 
+
+def _answer(
+    request: EventRequest,
+    facility: Site,
+    destination: Site | None,
+    event_time: datetime,
+    work: _Work,
+) -> tuple[int, dict[str, Any]]:
     body: dict[str, Any] = {
         "event_id": str(request.event_id),
         "action": request.action.value,
@@ -143,42 +208,7 @@ async def record(session: AsyncSession, principal: Principal, request: EventRequ
             "title": "Conflict" if status_code == 409 else "Invalid input",
             "detail": "Every code was refused; nothing changed. " + work.results[0]["reason"],
         }
-    session.add(
-        Event(
-            event_id=request.event_id,
-            action=request.action,
-            business_step=BUSINESS_STEP[request.action],
-            facility_id=facility.id,
-            destination_id=destination.id if destination else None,
-            actor_kind=principal.kind,
-            actor_id=principal.id,
-            event_time=event_time,
-            recorded_at=now,
-            offline=request.offline,
-            payload_hash=payload_hash,
-            response={"status_code": status_code, "body": body},
-        )
-    )
-    try:
-        await session.flush()
-        connection = await session.connection()
-        if work.pack_events:
-            for row in work.pack_events:
-                row |= {"event_id": request.event_id, "recorded_at": now}
-            await connection.execute(insert(_PACK_EVENTS), work.pack_events)
-        if work.updates:
-            for row in work.updates:
-                row["last_event_id"] = request.event_id
-            await connection.execute(_UPDATE_PACK, work.updates)
-        await session.commit()
-    except IntegrityError:
-        # The same event_id arrived twice at once and the other copy won: answer as it did.
-        await session.rollback()
-        winner = await session.get(Event, request.event_id)
-        if winner is None:
-            raise
-        return _replay(winner, payload_hash)
-    return EventAnswer(status_code, body)
+    return status_code, body
 
 
 def _check_request(principal: Principal, request: EventRequest) -> None:
@@ -198,8 +228,11 @@ def _check_request(principal: Principal, request: EventRequest) -> None:
 
 
 async def _destination(
-    session: AsyncSession, request: EventRequest, facility: Facility
-) -> Facility | None:
+    directory: FacilityDirectory,
+    connection: Connection,
+    request: EventRequest,
+    facility: Site,
+) -> Site | None:
     if request.action not in MOVES:
         if request.destination_gln:
             raise InvalidInput(
@@ -212,7 +245,9 @@ async def _destination(
             f"destination_gln: say where the packs are going ({request.action.value}).",
             field="destination_gln",
         )
-    destination = await by_gln(session, request.destination_gln, "destination_gln")
+    destination = await registered_site(
+        directory, connection, request.destination_gln, "destination_gln"
+    )
     if destination.id == facility.id:
         raise InvalidInput(
             "destination_gln: the destination is the facility the packs are at.",
@@ -235,7 +270,7 @@ def _event_time(event_time: datetime | None, now: datetime) -> datetime:
     return event_time
 
 
-def _payload_hash(request: EventRequest, principal: Principal, facility: Facility) -> str:
+def _payload_hash(request: EventRequest, principal: Principal, facility: Site) -> str:
     payload = {
         "action": request.action.value,
         "codes": list(request.codes),
@@ -248,14 +283,15 @@ def _payload_hash(request: EventRequest, principal: Principal, facility: Facilit
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _replay(event: Event, payload_hash: str) -> EventAnswer:
-    if event.payload_hash != payload_hash:
+def _replay(event_id: uuid.UUID, stored: tuple[str, Any], payload_hash: str) -> EventAnswer:
+    stored_hash, response = stored
+    if stored_hash != payload_hash:
         raise InvalidInput(
-            f"event_id {event.event_id} was already used for a different event; "
+            f"event_id {event_id} was already used for a different event; "
             "use a new event_id for a new event.",
             field="event_id",
         )
-    return EventAnswer(event.response["status_code"], event.response["body"])
+    return EventAnswer(response["status_code"], response["body"])
 
 
 def _read(text: str) -> PackCode | str:
@@ -263,67 +299,6 @@ def _read(text: str) -> PackCode | str:
         return parse_pack_code(text)
     except CodeError as exc:
         return f"cannot read the code: {exc}"
-
-
-_LOCK_PACKS = sql(
-    "SELECT packs.* FROM packs"
-    " JOIN unnest(CAST(:gtins AS text[]), CAST(:serials AS text[])) AS wanted(gtin, serial)"
-    " ON packs.gtin = wanted.gtin AND packs.serial = wanted.serial"
-    " ORDER BY packs.gtin, packs.serial FOR UPDATE OF packs"
-)
-
-
-async def _lock_packs(
-    session: AsyncSession, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], Pack]:
-    """The packs, locked in key order (so concurrent events on the same packs queue up instead
-    of deadlocking). The keys travel as two arrays: an IN list of 10,000 pairs would exceed
-    PostgreSQL's parser stack."""
-    if not keys:
-        return {}
-    statement = select(Pack).from_statement(
-        _LOCK_PACKS.bindparams(gtins=[k[0] for k in keys], serials=[k[1] for k in keys])
-    )
-    rows = await session.exec(statement)  # type: ignore[call-overload]
-    return {(p.gtin, p.serial): p for p in rows.scalars().all()}
-
-
-async def _batches(
-    session: AsyncSession, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], Batch]:
-    if not keys:
-        return {}
-    rows = await session.exec(
-        select(Batch).where(tuple_(col(Batch.gtin), col(Batch.lot)).in_(keys))
-    )
-    return {(b.gtin, b.lot): b for b in rows.all()}
-
-
-async def _known_products(session: AsyncSession, gtins: set[str]) -> set[str]:
-    if not gtins:
-        return set()
-    rows = await session.exec(select(Product.gtin).where(col(Product.gtin).in_(gtins)))
-    return set(rows.all())
-
-
-async def _facility_names(
-    session: AsyncSession,
-    packs: Iterable[Pack],
-    facility: Facility,
-    destination: Facility | None,
-) -> dict[uuid.UUID, str]:
-    ids = {facility.id} | ({destination.id} if destination else set())
-    for pack in packs:
-        for related in (
-            pack.holder_id,
-            pack.transit_from_id,
-            pack.transit_to_id,
-            pack.status_facility_id,
-        ):
-            if related is not None:
-                ids.add(related)
-    rows = await session.exec(select(Facility).where(col(Facility.id).in_(ids)))
-    return {f.id: f"{f.name} ({f.gln})" for f in rows.all()}
 
 
 def _result(
@@ -339,14 +314,7 @@ def _result(
     }
 
 
-def _unknown(
-    work: _Work,
-    text: str,
-    code: PackCode,
-    ctx: Context,
-    products: set[str],
-    batches: dict[tuple[str, str], Batch],
-) -> None:
+def _unknown(work: _Work, text: str, code: PackCode, ctx: Context, products: set[str]) -> None:
     if code.gtin not in products:
         reason = f"unknown product: GTIN {code.gtin} is not registered"
     else:
@@ -359,7 +327,7 @@ def _unknown(
     )
 
 
-def _apply(work: _Work, text: str, code: PackCode, pack: Pack, batch: Batch, ctx: Context) -> None:
+def _apply(work: _Work, text: str, code: PackCode, pack: PackRow, ctx: Context) -> None:
     state = PackState(
         status=pack.status,
         holder_id=pack.holder_id,
@@ -367,9 +335,9 @@ def _apply(work: _Work, text: str, code: PackCode, pack: Pack, batch: Batch, ctx
         transit_to_id=pack.transit_to_id,
         status_facility_id=pack.status_facility_id,
         status_at=pack.status_at,
-        overlays=frozenset({Overlay.expired} if batch.expiry < ctx.event_time.date() else ()),
+        overlays=frozenset({Overlay.expired} if pack.expiry < ctx.event_time.date() else ()),
     )
-    mismatch = _register_mismatch(code, batch)
+    mismatch = _register_mismatch(code, pack)
     decision: Decision
     if mismatch and not ctx.offline:
         decision = Decision(Outcome.refused, mismatch, state)
@@ -378,40 +346,40 @@ def _apply(work: _Work, text: str, code: PackCode, pack: Pack, batch: Batch, ctx
         if mismatch:
             decision = Decision(Outcome.warning, f"{mismatch}; {decision.reason}", decision.state)
     work.conflict |= decision.conflict
-    status = decision.state.status
-    work.results.append(_result(text, code, decision.outcome, status.value, decision.reason))
+    new = decision.state
+    work.results.append(_result(text, code, decision.outcome, new.status.value, decision.reason))
     work.pack_events.append(
         _pack_event(
-            pack.gtin, pack.serial, ctx, decision.outcome, pack.status, status, decision.reason
+            pack.gtin, pack.serial, ctx, decision.outcome, pack.status, new.status, decision.reason
         )
     )
-    if decision.state != state:
-        new = decision.state
+    if new != state:
+        # Column order of store.update_packs, less the event id.
         work.updates.append(
-            {
-                "k_gtin": pack.gtin,
-                "k_serial": pack.serial,
-                "status": new.status,
-                "holder_id": new.holder_id,
-                "transit_from_id": new.transit_from_id,
-                "transit_to_id": new.transit_to_id,
-                "status_facility_id": new.status_facility_id,
-                "status_at": new.status_at,
-            }
+            [
+                new.status.value,
+                new.holder_id,
+                new.transit_from_id,
+                new.transit_to_id,
+                new.status_facility_id,
+                new.status_at,
+                pack.gtin,
+                pack.serial,
+            ]
         )
 
 
-def _register_mismatch(code: PackCode, batch: Batch) -> str | None:
+def _register_mismatch(code: PackCode, pack: PackRow) -> str | None:
     """A code whose batch or expiry differs from the register (EU FMD alerts A68 and A52)."""
-    if code.lot is not None and code.lot != batch.lot:
+    if code.lot is not None and code.lot != pack.lot:
         return (
-            f"batch mismatch: the code says lot {code.lot}, the register says {batch.lot} — "
+            f"batch mismatch: the code says lot {code.lot}, the register says {pack.lot} — "
             "check the scanner's set-up, else suspect a falsified pack"
         )
-    if code.expiry is not None and code.expiry != batch.expiry:
+    if code.expiry is not None and code.expiry != pack.expiry:
         return (
             f"expiry mismatch: the code says {code.expiry.isoformat()}, the register says "
-            f"{batch.expiry.isoformat()}"
+            f"{pack.expiry.isoformat()}"
         )
     return None
 
@@ -421,44 +389,27 @@ def _pack_event(
     serial: str,
     ctx: Context,
     outcome: Outcome,
-    before: Any,
-    after: Any,
+    before: PackStatus | None,
+    after: PackStatus | None,
     reason: str,
-) -> dict[str, Any]:
-    return {
-        "gtin": gtin,
-        "serial": serial[:20],
-        "action": ctx.action,
-        "facility_id": ctx.facility_id,
-        "destination_id": ctx.destination_id,
-        "event_time": ctx.event_time,
-        "offline": ctx.offline,
-        "outcome": outcome,
-        "status_before": before,
-        "status_after": after,
-        "reason": reason[:300],
-    }
+) -> list[Any]:
+    """Column order of store.insert_pack_events, less the event id and recording time."""
+    return [
+        gtin,
+        serial[:20],
+        ctx.action.value,
+        ctx.facility_id,
+        ctx.destination_id,
+        ctx.event_time,
+        ctx.offline,
+        outcome.value,
+        before.value if before else None,
+        after.value if after else None,
+        reason[:300],
+    ]
 
 
 def _status_code(work: _Work) -> int:
     if work.results and all(r["outcome"] == Outcome.refused.value for r in work.results):
         return 409 if work.conflict else 422
     return 200
-
-
-# Core statements (not ORM bulk operations): executed once with many parameter sets.
-_PACKS: Table = Pack.__table__  # type: ignore[attr-defined]
-_PACK_EVENTS: Table = PackEvent.__table__  # type: ignore[attr-defined]
-_UPDATE_PACK = (
-    update(_PACKS)
-    .where(_PACKS.c.gtin == bindparam("k_gtin"), _PACKS.c.serial == bindparam("k_serial"))
-    .values(
-        status=bindparam("status"),
-        holder_id=bindparam("holder_id"),
-        transit_from_id=bindparam("transit_from_id"),
-        transit_to_id=bindparam("transit_to_id"),
-        status_facility_id=bindparam("status_facility_id"),
-        status_at=bindparam("status_at"),
-        last_event_id=bindparam("last_event_id"),
-    )
-)

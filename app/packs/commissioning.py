@@ -9,6 +9,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from sqlalchemy import update
@@ -18,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.principal import Principal
 from app.catalog.service import owned_product
 from app.errors import Conflict, InvalidInput
-from app.facilities.service import acting_facility
+from app.facilities.directory import FacilityDirectory, acting_site
 from app.packs.serials import new_serials
 from models.base import utcnow
 from models.catalog import Batch
@@ -38,6 +39,7 @@ class Commissioned:
 
 async def commission(
     session: AsyncSession,
+    directory: FacilityDirectory,
     principal: Principal,
     gtin: str,
     lot: str,
@@ -50,7 +52,9 @@ async def commission(
         )
     # Plain values: a retry rolls back, which expires loaded objects.
     gtin = (await owned_product(session, principal, gtin)).gtin
-    facility_id = (await acting_facility(session, principal, facility_gln)).id
+    facility_id = (
+        await acting_site(directory, await driver_connection(session), principal, facility_gln)
+    ).id
     for attempt in range(_ATTEMPTS):
         batch = (
             await session.exec(
@@ -109,10 +113,7 @@ async def _copy_packs(
 ) -> None:
     """COPY only the serials, into a temporary table, then fill in the columns every new pack
     shares with one INSERT … SELECT: a third faster than copying whole rows as text."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, psycopg.AsyncConnection)
+    driver = await driver_connection(session)
     await driver.execute("CREATE TEMP TABLE new_serials (serial text) ON COMMIT DROP")
     async with driver.cursor() as cursor, cursor.copy("COPY new_serials FROM STDIN") as copy:
         for start in range(0, len(serials), _COPY_ROWS):
@@ -133,3 +134,11 @@ async def _copy_packs(
             event_id,
         ),
     )
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session's transaction."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return driver

@@ -1,0 +1,122 @@
+"""The event service's reads and writes, in plain SQL on one psycopg connection: recording an
+event is the busiest write path (every scan at every counter)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from models.packs import PackStatus
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+@dataclass(frozen=True)
+class PackRow:
+    gtin: str
+    serial: str
+    lot: str
+    status: PackStatus
+    holder_id: uuid.UUID | None
+    transit_from_id: uuid.UUID | None
+    transit_to_id: uuid.UUID | None
+    status_facility_id: uuid.UUID | None
+    status_at: datetime
+    expiry: date
+
+
+# The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
+# stack. Locked in key order, so that concurrent events on the same packs queue up instead of
+# deadlocking.
+_LOCK_PACKS = """
+SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
+       p.status_facility_id, p.status_at, b.expiry
+FROM packs p
+JOIN unnest(%s::text[], %s::text[]) AS wanted(gtin, serial)
+  ON p.gtin = wanted.gtin AND p.serial = wanted.serial
+JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
+ORDER BY p.gtin, p.serial
+FOR UPDATE OF p
+"""
+_KNOWN_PRODUCTS = "SELECT gtin FROM products WHERE gtin = ANY(%s)"
+_INSERT_EVENT = """
+INSERT INTO events (event_id, action, business_step, facility_id, destination_id, actor_kind,
+                    actor_id, event_time, recorded_at, offline, payload_hash, response)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+_INSERT_PACK_EVENT = """
+INSERT INTO pack_events (gtin, serial, event_id, action, facility_id, destination_id,
+                         event_time, recorded_at, offline, outcome, status_before, status_after,
+                         reason)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+_UPDATE_PACK = """
+UPDATE packs SET status = %s, holder_id = %s, transit_from_id = %s, transit_to_id = %s,
+                 status_facility_id = %s, status_at = %s, last_event_id = %s
+WHERE gtin = %s AND serial = %s
+"""
+_STORED_EVENT = "SELECT payload_hash, response FROM events WHERE event_id = %s"
+
+
+async def lock_packs(
+    connection: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], PackRow]:
+    if not keys:
+        return {}
+    cursor = await connection.execute(_LOCK_PACKS, ([k[0] for k in keys], [k[1] for k in keys]))
+    packs = {}
+    for (
+        gtin,
+        serial,
+        lot,
+        status,
+        holder,
+        source,
+        target,
+        at,
+        status_at,
+        expiry,
+    ) in await cursor.fetchall():
+        packs[(gtin, serial)] = PackRow(
+            gtin, serial, lot, PackStatus(status), holder, source, target, at, status_at, expiry
+        )
+    return packs
+
+
+async def known_products(connection: Connection, gtins: set[str]) -> set[str]:
+    if not gtins:
+        return set()
+    cursor = await connection.execute(_KNOWN_PRODUCTS, (list(gtins),))
+    return {row[0] for row in await cursor.fetchall()}
+
+
+async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:
+    """False when an event with this id exists already (a retry raced this one)."""
+    values = [*row[:-1], Jsonb(row[-1])]
+    cursor = await connection.execute(_INSERT_EVENT, values)
+    return await cursor.fetchone() is not None
+
+
+async def insert_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_INSERT_PACK_EVENT, rows)
+
+
+async def update_packs(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_UPDATE_PACK, rows)
+
+
+async def stored_event(connection: Connection, event_id: uuid.UUID) -> tuple[str, Any] | None:
+    row = await (await connection.execute(_STORED_EVENT, (event_id,))).fetchone()
+    return (row[0], row[1]) if row else None
