@@ -32,19 +32,19 @@ class PackRow:
 
 
 # The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
-# stack. Locked in key order, so that concurrent events on the same packs queue up instead of
+# stack. The GTINs are typed char(14), like the column, or the primary key could not be used. Locked in key order, so that concurrent events on the same packs queue up instead of
 # deadlocking.
 _LOCK_PACKS = """
 SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
        p.status_facility_id, p.status_at, b.expiry
 FROM packs p
-JOIN unnest(%s::text[], %s::text[]) AS wanted(gtin, serial)
+JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
   ON p.gtin = wanted.gtin AND p.serial = wanted.serial
 JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
 ORDER BY p.gtin, p.serial
 FOR UPDATE OF p
 """
-_KNOWN_PRODUCTS = "SELECT gtin FROM products WHERE gtin = ANY(%s)"
+_KNOWN_PRODUCTS = "SELECT gtin FROM products WHERE gtin = ANY(%s::char(14)[])"
 _INSERT_EVENT = """
 INSERT INTO events (event_id, action, business_step, facility_id, destination_id, actor_kind,
                     actor_id, event_time, recorded_at, offline, payload_hash, response)
