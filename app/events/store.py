@@ -106,15 +106,19 @@ async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:
 
 
 async def insert_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        async with connection.cursor() as cursor:
-            await cursor.executemany(_INSERT_PACK_EVENT, rows)
+    await _execute_many(connection, _INSERT_PACK_EVENT, rows)
 
 
 async def update_packs(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
+    await _execute_many(connection, _UPDATE_PACK, rows)
+
+
+async def _execute_many(connection: Connection, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    if len(rows) == 1:  # the common case: one scan
+        await connection.execute(query, rows[0])
+    elif rows:
         async with connection.cursor() as cursor:
-            await cursor.executemany(_UPDATE_PACK, rows)
+            await cursor.executemany(query, rows)
 
 
 async def stored_event(connection: Connection, event_id: uuid.UUID) -> tuple[str, Any] | None:
