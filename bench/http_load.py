@@ -34,7 +34,8 @@ from harness import (
 )
 
 MANUFACTURER, PHARMACY = "sina-darou", "razi-pharmacy"
-EVENT_CODES = 10_000  # the most codes one event may carry
+# Packs are set up in events of the API's maximum size.
+EVENT_CODES = 10_000
 
 VERIFY_LUA = """
 wrk.method = "POST"
@@ -140,7 +141,7 @@ def report(label: str, result: WrkResult) -> None:
 
 def received_packs(client: httpx.Client, count: int) -> list[str]:
     """`count` packs commissioned by the manufacturer, shipped to the pharmacy and received
-    there (events of up to 10,000 codes); returns their codes."""
+    there (events of EVENT_CODES codes); returns their codes."""
     maker, pharmacy = login(client, MANUFACTURER), login(client, PHARMACY)
     gtin = new_batch(client, maker, quantity=count)
     commission(client, maker, gtin, "LOT-1", count)

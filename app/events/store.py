@@ -32,7 +32,8 @@ class PackRow:
 
 
 # The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
-# stack. The GTINs are typed char(14), like the column, or the primary key could not be used. Locked in key order, so that concurrent events on the same packs queue up instead of
+# stack. The GTINs are typed char(14), like the column, or the primary key could not be used.
+# Locked in key order, so that concurrent events on the same packs queue up instead of
 # deadlocking.
 _LOCK_PACKS = """
 SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
