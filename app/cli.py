@@ -76,7 +76,7 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
     db.start()
     try:
         if with_demo:
-            asyncio.run(_seed_demo(db))
+            asyncio.run(demo.seed_database(db))
         app = create_app(settings, db)
         url = f"http://{host}:{port}"
         click.echo(f"DaruTrace at {url}  (API docs: {url}/schema)")
@@ -113,15 +113,6 @@ def _run_until_signalled(server: uvicorn.Server) -> None:
         signal.signal(signum, stop)
     with contextlib.suppress(_Stopped):
         server.run()
-
-
-async def _seed_demo(db: Database) -> None:
-    await db.open_pool()
-    try:
-        async with db.session() as session:
-            await demo.seed(session)
-    finally:
-        await db.close_pool()
 
 
 @main.group()

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import demo_supply
 from app.auth.credentials import API_KEY_PREFIX, api_key_hash, hash_password
+from app.db.database import Database
 from models.identity import Device, Facility, Organization, OrganizationKind, Role, User
 
 T = TypeVar("T")
@@ -325,3 +326,13 @@ async def _one(
     session: AsyncSession, model: type[T], condition: ColumnElement[bool] | bool
 ) -> T | None:
     return (await session.exec(select(model).where(condition))).first()
+
+
+async def seed_database(db: Database) -> None:
+    """Seed through a pool of its own (for the CLI and the test suite, outside a running app)."""
+    await db.open_pool()
+    try:
+        async with db.session() as session:
+            await seed(session)
+    finally:
+        await db.close_pool()

@@ -236,17 +236,7 @@ async def _move(
 
 async def _principals(session: AsyncSession) -> dict[str, Principal]:
     users = (await session.exec(select(User))).all()
-    return {
-        u.username: Principal(
-            kind="user",
-            id=u.id,
-            name=u.username,
-            role=u.role,
-            organization_id=u.organization_id,
-            facility_id=u.facility_id,
-        )
-        for u in users
-    }
+    return {u.username: Principal.of_user(u) for u in users}
 
 
 async def _serials(session: AsyncSession, gtin: str, lot: str) -> list[str]:

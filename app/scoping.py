@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth.principal import Principal
 from app.errors import InvalidInput, NotFound
@@ -25,6 +26,30 @@ async def get_or_404(session: AsyncSession, model: type[T], object_id: uuid.UUID
     row = await session.get(model, object_id)
     if row is None:
         raise NotFound(f"No {what} with this id.")
+    return row
+
+
+def scoped(
+    statement: SelectOfScalar[T],
+    principal: Principal,
+    organization_column: Any,
+    organization_id: uuid.UUID | None = None,
+) -> SelectOfScalar[T]:
+    """Limit a listing to the caller's organisation (unless they read everything), and to
+    `organization_id` when the caller asks for one."""
+    if not principal.reads_everything:
+        statement = statement.where(organization_column == principal.organization_id)
+    if organization_id is not None:
+        statement = statement.where(organization_column == organization_id)
+    return statement
+
+
+async def get_visible(
+    session: AsyncSession, principal: Principal, model: type[T], object_id: uuid.UUID, what: str
+) -> T:
+    """An object of an organisation-owned kind (it has `organization_id`), or 404."""
+    row = await get_or_404(session, model, object_id, what)
+    ensure_visible(principal, row.organization_id, what)  # type: ignore[attr-defined]
     return row
 
 

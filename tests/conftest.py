@@ -89,15 +89,6 @@ def database_at(server: PgServer, url: str) -> Database:
     return db
 
 
-async def _seed(db: Database) -> None:
-    await db.open_pool()
-    try:
-        async with db.session() as session:
-            await demo.seed(session)
-    finally:
-        await db.close_pool()
-
-
 TABLES = [table.name for table in metadata.sorted_tables]
 
 
@@ -105,7 +96,7 @@ TABLES = [table.name for table in metadata.sorted_tables]
 def test_database(pg_server: PgServer) -> Iterator[str]:
     url = pg_server.create_database(TEST_DATABASE)
     migrate.upgrade(url)
-    asyncio.run(_seed(database_at(pg_server, url)))
+    asyncio.run(demo.seed_database(database_at(pg_server, url)))
     with pg_server.connect(TEST_DATABASE) as conn:
         conn.execute("CREATE SCHEMA test_seed")
         for table in TABLES:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from models.identity import Role
+from models.identity import Role, User
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,21 @@ class Principal:
     facility_id: uuid.UUID | None
     token_id: str | None = None
     token_expires_at: datetime | None = None
+
+    @classmethod
+    def of_user(
+        cls, user: User, token_id: str | None = None, token_expires_at: datetime | None = None
+    ) -> Principal:
+        return cls(
+            kind="user",
+            id=user.id,
+            name=user.username,
+            role=user.role,
+            organization_id=user.organization_id,
+            facility_id=user.facility_id,
+            token_id=token_id,
+            token_expires_at=token_expires_at,
+        )
 
     @property
     def reads_everything(self) -> bool:

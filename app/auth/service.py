@@ -50,16 +50,7 @@ async def principal_from_token(session: AsyncSession, token: str, secret: str) -
     user = row[0] if row is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("This account no longer exists or is disabled.")
-    return Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=user.role,
-        organization_id=user.organization_id,
-        facility_id=user.facility_id,
-        token_id=claims.jti,
-        token_expires_at=claims.expires_at,
-    )
+    return Principal.of_user(user, claims.jti, claims.expires_at)
 
 
 async def principal_from_api_key(session: AsyncSession, key: str) -> Principal:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
 from app.errors import Conflict, InvalidInput, NotFound
-from app.scoping import checked_key
+from app.scoping import checked_key, scoped
 from models.catalog import Batch, BatchOrigin, Product
 from models.gs1 import normalize_gtin
 from models.identity import Role
@@ -137,9 +137,9 @@ async def get_batch(session: AsyncSession, principal: Principal, gtin: str, lot:
 async def list_batches(
     session: AsyncSession, principal: Principal, gtin: str | None
 ) -> Sequence[Batch]:
-    statement = select(Batch).order_by(col(Batch.gtin), col(Batch.lot))
-    if not principal.reads_everything:
-        statement = statement.where(Batch.organization_id == principal.organization_id)
+    statement = scoped(
+        select(Batch).order_by(col(Batch.gtin), col(Batch.lot)), principal, Batch.organization_id
+    )
     if gtin is not None:
         statement = statement.where(Batch.gtin == gtin_of(gtin))
     return (await session.exec(statement)).all()

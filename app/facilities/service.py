@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
 from app.errors import Conflict, InvalidInput
-from app.scoping import checked_key, ensure_visible, get_or_404
+from app.scoping import checked_key, get_visible, scoped
 from models.gs1 import validate_gln
 from models.identity import Facility, Organization
 
@@ -53,14 +53,9 @@ async def list_visible(
     session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
 ) -> Sequence[Facility]:
     statement = select(Facility).order_by(col(Facility.name))
-    if not principal.reads_everything:
-        statement = statement.where(Facility.organization_id == principal.organization_id)
-    if organization_id is not None:
-        statement = statement.where(Facility.organization_id == organization_id)
+    statement = scoped(statement, principal, Facility.organization_id, organization_id)
     return (await session.exec(statement)).all()
 
 
 async def get(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
-    facility = await get_or_404(session, Facility, facility_id, "facility")
-    ensure_visible(principal, facility.organization_id, "facility")
-    return facility
+    return await get_visible(session, principal, Facility, facility_id, "facility")

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.credentials import MIN_PASSWORD_LENGTH, hash_password
 from app.auth.principal import Principal
 from app.errors import Conflict, InvalidInput
-from app.scoping import ensure_visible, get_or_404
+from app.scoping import get_or_404, get_visible, scoped
 from models.identity import ROLES_BY_KIND, Facility, Organization, Role, User
 
 
@@ -71,17 +71,12 @@ async def list_visible(
     session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None = None
 ) -> Sequence[User]:
     statement = select(User).order_by(col(User.username))
-    if not principal.reads_everything:
-        statement = statement.where(User.organization_id == principal.organization_id)
-    if organization_id is not None:
-        statement = statement.where(User.organization_id == organization_id)
+    statement = scoped(statement, principal, User.organization_id, organization_id)
     return (await session.exec(statement)).all()
 
 
 async def get(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
-    user = await get_or_404(session, User, user_id, "user")
-    ensure_visible(principal, user.organization_id, "user")
-    return user
+    return await get_visible(session, principal, User, user_id, "user")
 
 
 async def set_active(session: AsyncSession, user_id: uuid.UUID, active: bool) -> User:
