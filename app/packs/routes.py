@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
@@ -20,22 +19,6 @@ class VerifyIn(msgspec.Struct):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class PackOut(msgspec.Struct):
-    status: str
-    gtin: str
-    serial: str | None
-    lot: str | None
-    expiry: date | None
-    product: dict[str, Any] | None
-    overlays: list[str]
-    holder: dict[str, Any] | None
-    reason: str
-
-
-def pack_out(view: service.PackView) -> PackOut:
-    return msgspec.convert(view, PackOut, from_attributes=True)
-
-
 class VerifyController(Controller):
     path = "/api/verify"
     tags = ["packs"]  # noqa: RUF012
@@ -49,8 +32,8 @@ class VerifyController(Controller):
     )
     async def verify(
         self, connection: Connection, principal: Caller, data: JSONBody[VerifyIn]
-    ) -> PackOut:
-        return pack_out(await service.verify_code(connection, principal, data.code))
+    ) -> service.PackView:
+        return await service.verify_code(connection, principal, data.code)
 
 
 class PackController(Controller):
@@ -61,8 +44,8 @@ class PackController(Controller):
     @get("/{gtin:str}/{serial:str}", guards=[allow(EVERY_ROLE, devices=True)], summary="A pack")
     async def show(
         self, connection: Connection, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
-    ) -> PackOut:
-        return pack_out(await service.pack_view(connection, principal, gtin, serial))
+    ) -> service.PackView:
+        return await service.pack_view(connection, principal, gtin, serial)
 
     @get(
         "/{gtin:str}/{serial:str}/events",
