@@ -11,7 +11,7 @@ from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
-from app.db.request_session import request_session
+from app.db.request_session import CONNECTION_PARAMETER, request_session
 from app.state import AppState, app_state
 
 
@@ -19,8 +19,8 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
     return await request_session(request.scope).get()
 
 
-async def provide_connection(request: Request[Any, Any, Any]) -> psycopg.AsyncConnection[Any]:
-    return await request_session(request.scope).connection()
+def provide_connection(request: Request[Any, Any, Any]) -> psycopg.AsyncConnection[Any]:
+    return request_session(request.scope).taken_connection()
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -35,7 +35,7 @@ def provide_runtime(request: Request[Any, Any, Any]) -> AppState:
 
 DEPENDENCIES = {
     "session": Provide(provide_session),
-    "connection": Provide(provide_connection),
+    CONNECTION_PARAMETER: Provide(provide_connection, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "runtime": Provide(provide_runtime, sync_to_thread=False),
 }

@@ -18,6 +18,7 @@ from app.db.database import Database
 from app.state import app_state
 
 _KEY = "darutrace_session"
+CONNECTION_PARAMETER = "connection"
 _STARTED = "darutrace_started"
 log = structlog.get_logger("darutrace.http")
 
@@ -39,6 +40,10 @@ class RequestSession:
         if self._connection is None:
             assert self._db.pool is not None
             self._connection = await self._db.pool.getconn()
+        return self._connection
+
+    def taken_connection(self) -> psycopg.AsyncConnection[Any]:
+        assert self._connection is not None, "taken by RequestSessionMiddleware"
         return self._connection
 
     async def close(self) -> None:
@@ -68,6 +73,9 @@ class RequestSessionMiddleware(ASGIMiddleware):
         cast(dict[str, Any], scope)[_KEY] = holder
         cast(dict[str, Any], scope)[_STARTED] = time.perf_counter()
         try:
+            if CONNECTION_PARAMETER in scope["route_handler"].parsed_fn_signature.parameters:
+                # Taken here, so that handlers receive it from a synchronous provider.
+                await holder.connection()
             await next_app(scope, receive, send)
         finally:
             await holder.close()
