@@ -26,6 +26,7 @@ from app.errors import ServiceError
 from app.organizations import service as organizations
 from app.settings import Settings
 from app.users import service as users
+from models.codes import read_code
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
 
 T = TypeVar("T")
@@ -241,6 +242,25 @@ def devices_revoke(device_id: uuid.UUID) -> None:
 
     device = _with_session(work)
     _print_json({"id": device.id, "name": device.name, "revoked_at": device.revoked_at})
+
+
+@main.group("code")
+def code_group() -> None:
+    """Reading GS1 codes."""
+
+
+@code_group.command("parse")
+@click.argument("text")
+def code_parse(text: str) -> None:
+    """Read TEXT (or, with `-`, one code per line from standard input) and print one JSON
+    object per code. Works without a database."""
+    lines = sys.stdin.read().splitlines() if text == "-" else [text]
+    failed = False
+    for line in lines:
+        result = read_code(line)
+        failed |= not result.ok
+        _print_json(result.as_dict())
+    sys.exit(1 if failed else 0)
 
 
 @main.group("demo")

@@ -23,6 +23,7 @@ from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.routes import BatchController, ProductController
+from app.codes.routes import CodeController
 from app.db.database import Database
 from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
@@ -76,6 +77,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             EventController,
             VerifyController,
             PackController,
+            CodeController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui.static_path],
