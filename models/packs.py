@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -54,7 +54,3 @@ class Pack(SQLModel, table=True):
     commissioned_at: datetime = timestamp_field()
     commission_event_id: uuid.UUID
     last_event_id: uuid.UUID
-
-
-def batch_overlays(expiry: date, today: date) -> list[Overlay]:
-    return [Overlay.expired] if expiry < today else []

@@ -199,3 +199,18 @@ async def test_authorization_matrix(client: AsyncTestClient[Any], caller: str, c
 
 def test_every_device_key_in_the_demo_is_distinct() -> None:
     assert len({d.api_key for d in DEVICES.values()}) == len(DEVICES)
+
+
+def test_every_endpoint_declares_who_may_call_it(app: Any) -> None:
+    """Public routes say so (`opt={"public": True}`, plus the API docs); every other route has
+    an `allow(...)` guard, on itself or its controller."""
+    undeclared = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            automatic = handler.http_methods == {"OPTIONS"}  # Litestar's own CORS pre-flight
+            if automatic or handler.opt.get("public") or route.path.startswith("/schema"):
+                continue
+            guards = handler.resolve_guards()
+            if not any(hasattr(guard, "allowed_roles") for guard in guards):
+                undeclared.append(f"{sorted(handler.http_methods)} {route.path}")
+    assert undeclared == []

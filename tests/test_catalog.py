@@ -137,3 +137,10 @@ async def test_serialization_limits(client: AsyncTestClient[Any]) -> None:
     assert (await client.post(unknown_lot, json={"count": 1}, headers=maker)).status_code == 422
     batch = (await client.get(f"/api/batches/{gtin}/{lot}", headers=maker)).json()
     assert batch["commissioned"] == 0
+
+
+def test_guessing_a_serial_is_far_below_the_limits() -> None:
+    from app.packs.serials import guess_probability
+
+    assert guess_probability(100_000_000) < 1e-9  # our target, with 100 million packs per GTIN
+    assert guess_probability(10_000_000) < 1e-4 / 1_000_000  # EU FMD requires < 1/10,000
