@@ -1,0 +1,31 @@
+"""The symbols printed on labels, as grey-scale images (numpy arrays, 0 = black):
+GS1 DataMatrix holding the element string with FNC1 (zxing-cpp), QR holding the Digital Link URI
+(qrcode), GS1-128 holding an SSCC (zxing-cpp)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import qrcode
+import zxingcpp
+from qrcode.constants import ERROR_CORRECT_M
+
+Image = npt.NDArray[np.uint8]
+
+
+def gs1_datamatrix(hri: str, scale: int = 4) -> Image:
+    barcode = zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+    return np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale), dtype=np.uint8)
+
+
+def digital_link_qr(uri: str, module_pixels: int = 4) -> Image:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=module_pixels, border=4)
+    code.add_data(uri)
+    code.make(fit=True)
+    picture = code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return np.asarray(picture, dtype=np.uint8)
+
+
+def gs1_128_sscc(sscc: str, scale: int = 2) -> Image:
+    barcode = zxingcpp.create_barcode(f"(00){sscc}", zxingcpp.BarcodeFormat.Code128, gs1=True)
+    return np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale), dtype=np.uint8)
