@@ -35,6 +35,8 @@ from app.health import health, ready
 from app.organizations.routes import OrganizationController
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
+from app.resolver.routes import description as resolver_description
+from app.resolver.routes import pack_page
 from app.settings import Settings
 from app.state import AppState, app_state
 from app.users.routes import UserController
@@ -78,6 +80,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             VerifyController,
             PackController,
             CodeController,
+            pack_page,
+            resolver_description,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui.static_path],

@@ -77,7 +77,8 @@ _BATCH_EXISTS = "SELECT 1 FROM batches WHERE gtin = %s AND lot = %s"
 PRODUCT_FIELDS = ("name", "name_fa", "generic_name", "form", "strength", "pack_size")
 
 
-async def view(connection: Connection, principal: Principal, code: PackCode) -> PackView:
+async def view(connection: Connection, principal: Principal | None, code: PackCode) -> PackView:
+    """`principal` None: an anonymous patient, who never sees custody."""
     assert code.serial is not None
     row = await (await connection.execute(_PACK_VIEW, (code.gtin, code.serial))).fetchone()
     if row is None:
@@ -106,7 +107,7 @@ async def view(connection: Connection, principal: Principal, code: PackCode) -> 
         expiry=expiry,
         product=product,
         overlays=overlays,
-        holder=_custody(principal, holder, source, destination),
+        holder=_custody(principal, holder, source, destination) if principal else None,
         reason="; ".join(reasons),
     )
 

@@ -1,0 +1,99 @@
+"""The GS1 Digital Link resolver a phone camera opens: `/01/{gtin}[/10/{lot}]/21/{serial}`.
+A page for people (Persian and English), JSON for programs (`Accept: application/json`), a
+linkset for GS1 clients (`Accept: application/linkset+json` or `?linkType=all`), and the
+resolver description at `/.well-known/gs1resolver`. Public: no login."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.response import Redirect
+
+from app.auth.middleware import PUBLIC_OPT
+from app.dependencies import Connection
+from app.resolver import service
+
+LINKSET = "application/linkset+json"
+PATHS = ["/01/{gtin:str}/21/{serial:str}", "/01/{gtin:str}/10/{lot:str}/21/{serial:str}"]
+
+
+@get(PATHS, opt={PUBLIC_OPT: True}, tags=["resolver"], summary="A pack, as a phone scan opens it")
+async def pack_page(request: Request[Any, Any, Any], connection: Connection) -> Response[Any]:
+    view = await service.patient_view(connection, str(request.url))
+    accept = request.headers.get("accept", "")
+    link_type = request.query_params.get("linkType")
+    if LINKSET in accept or link_type == "all":
+        return Response(_linkset(request), media_type=LINKSET)
+    if link_type == "gs1:verificationService":
+        return Redirect(str(request.url.with_replacements(query="")))
+    if "application/json" in accept and "text/html" not in accept:
+        return Response(view.as_dict())
+    return Response(_page(view), media_type="text/html; charset=utf-8")
+
+
+@get("/.well-known/gs1resolver", opt={PUBLIC_OPT: True}, tags=["resolver"])
+async def description(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return {
+        "name": "DaruTrace national drug verification",
+        "resolverRoot": str(request.base_url).rstrip("/"),
+        "supportedPrimaryKeys": ["01"],
+        "supportedLinkType": [
+            {
+                "namespace": "https://gs1.org/voc/",
+                "prefix": "gs1:",
+                "profile": "verificationService",
+            }
+        ],
+        "linkTypeDefaultCanBeLinkset": True,
+    }
+
+
+def _linkset(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    anchor = str(request.url.with_replacements(query=""))
+    target = {"href": anchor, "title": "Pack verification", "type": "text/html",
+              "hreflang": ["fa", "en"]}  # fmt: skip
+    return {
+        "linkset": [
+            {
+                "anchor": anchor,
+                "https://gs1.org/voc/defaultLink": [target],
+                "https://gs1.org/voc/verificationService": [target],
+            }
+        ]
+    }
+
+
+_COLOURS = {"ok": "#1b7f3b", "warning": "#b26a00", "danger": "#b00020"}
+
+
+def _page(view: service.PatientView) -> str:
+    e = html.escape
+    product = view.product or {}
+    generic = f"{product.get('generic_name', '—')} {product.get('strength', '')}"
+    rows = [
+        ("Product", "فرآورده", f"{product.get('name', '—')} / {product.get('name_fa', '—')}"),
+        ("Generic name", "نام ژنریک", generic),
+        ("GTIN", "GTIN", view.gtin),
+        ("Serial", "سریال", view.serial or "—"),
+        ("Batch", "سری ساخت", view.lot or "—"),
+        ("Expiry", "انقضا", view.expiry.isoformat() if view.expiry else "—"),
+    ]  # fmt: skip
+    table = "".join(
+        f"<tr><th>{e(en)}<br><span lang='fa'>{e(fa)}</span></th><td>{e(value)}</td></tr>"
+        for en, fa, value in rows
+    )
+    return f"""<!doctype html>
+<html lang="fa" dir="rtl"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>DaruTrace — {e(view.verdict.en.split(":")[0])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#111}}
+.banner{{background:{_COLOURS[view.verdict.tone]};color:#fff;padding:1.2rem 1rem}}
+.banner p{{margin:.3rem 0;font-size:1.15rem}} table{{margin:1rem;border-collapse:collapse}}
+th,td{{text-align:start;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}}
+th{{font-weight:600;width:9rem}} [lang=en]{{direction:ltr}}</style></head>
+<body><div class="banner" data-status="{e(view.status)}">
+<p lang="fa">{e(view.verdict.fa)}</p><p lang="en" dir="ltr">{e(view.verdict.en)}</p></div>
+<table dir="ltr">{table}</table>
+<p style="margin:1rem;font-size:.9rem">سامانه‌ی رهگیری دارو — DaruTrace</p></body></html>"""
