@@ -8,9 +8,9 @@ import json
 import signal
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
@@ -23,7 +23,10 @@ from app.db import migrate
 from app.db.database import Database
 from app.devices import service as devices
 from app.errors import ServiceError
+from app.labels import service as label_service
+from app.labels.sheet import LAYOUTS, SYMBOLOGIES, LabelPack, render
 from app.organizations import service as organizations
+from app.packs.commissioning import driver_connection
 from app.settings import Settings
 from app.users import service as users
 from models.codes import read_code
@@ -261,6 +264,54 @@ def code_parse(text: str) -> None:
         failed |= not result.ok
         _print_json(result.as_dict())
     sys.exit(1 if failed else 0)
+
+
+@main.command("labels")
+@click.option("--batch", "batch", required=True, metavar="GTIN/LOT", help="The batch to label.")
+@click.option("--format", "file_format", type=click.Choice(["pdf"]), default="pdf")
+@click.option(
+    "--symbology", type=click.Choice(list(SYMBOLOGIES)), default="datamatrix", show_default=True
+)
+@click.option("--layout", type=click.Choice(list(LAYOUTS)), default="a4", show_default=True)
+@click.option("--offset", type=int, default=0, help="Skip this many packs (serial order).")
+@click.option("--limit", type=int, default=label_service.MAX_LABELS, show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+def labels_command(
+    batch: str,
+    file_format: str,
+    symbology: str,
+    layout: str,
+    offset: int,
+    limit: int,
+    output: str | None,
+) -> None:
+    """Print the pack labels of a batch to a PDF (streamed to disk, with a progress bar)."""
+    gtin, _, lot = batch.partition("/")
+    settings = Settings.from_env()
+
+    async def load(session: AsyncSession) -> list[LabelPack]:
+        connection = await driver_connection(session)
+        return list(await label_service.batch_labels(connection, gtin, lot, offset, limit))
+
+    packs = _with_session(load)
+    path = output or f"{gtin}-{lot}-labels.{file_format}"
+    with (
+        open(path, "wb") as pdf,
+        click.progressbar(
+            length=len(packs), label=f"{len(packs):,} labels", file=sys.stderr
+        ) as progress,
+    ):
+        for chunk in render(
+            _counted(packs, progress), LAYOUTS[layout], symbology, settings.resolver
+        ):
+            pdf.write(chunk)
+    click.echo(path)
+
+
+def _counted(packs: list[LabelPack], progress: Any) -> Iterator[LabelPack]:
+    for pack in packs:
+        progress.update(1)
+        yield pack
 
 
 @main.group("demo")

@@ -24,6 +24,12 @@ class Settings:
     log_level: str
     jwt_secret_override: str | None
     auth_cache_seconds: float = 10.0
+    resolver_url: str = ""
+
+    @property
+    def resolver(self) -> str:
+        """Where Digital Link QR codes point: DARUTRACE_RESOLVER_URL, else this server."""
+        return self.resolver_url or f"http://{self.host}:{self.port}"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +43,7 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
             auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
+            resolver_url=_env("RESOLVER_URL", ""),
         )
 
     def jwt_secret(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -12,7 +12,9 @@ from litestar.response import Stream
 
 from app.auth.guards import EVERY_ROLE, allow
 from app.catalog import service
-from app.dependencies import Caller, Runtime, Session
+from app.dependencies import Caller, Connection, Runtime, Session
+from app.labels import service as label_service
+from app.labels.sheet import LAYOUTS, render
 from app.packs import commissioning
 from app.packs.export import serials_csv
 from models.catalog import Batch, BatchOrigin, Product
@@ -192,5 +194,34 @@ class BatchController(Controller):
         return Stream(
             serials_csv(runtime.db, batch.gtin, batch.lot),
             media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @get(
+        "/{gtin:str}/{lot:str}/labels.pdf",
+        guards=[allow({Role.inspector, Role.admin} | OWNERS)],
+        summary="Pack labels as a PDF, streamed (A4 sheets of 24 or one label a page for rolls)",
+        media_type="application/pdf",
+    )
+    async def labels(
+        self,
+        session: Session,
+        connection: Connection,
+        principal: Caller,
+        runtime: Runtime,
+        gtin: FromPath[str],
+        lot: FromPath[str],
+        symbology: FromQuery[Literal["datamatrix", "qr", "both"]] = "datamatrix",
+        layout: FromQuery[Literal["a4", "roll"]] = "a4",
+        offset: FromQuery[int] = 0,
+        limit: FromQuery[int] = label_service.MAX_LABELS,
+    ) -> Stream:
+        batch = await service.get_batch(session, principal, gtin, lot)
+        packs = await label_service.batch_labels(connection, batch.gtin, batch.lot, offset, limit)
+        document = render(packs, LAYOUTS[layout], symbology, runtime.settings.resolver)
+        filename = f"{batch.gtin}-{batch.lot}-labels.pdf"
+        return Stream(
+            document,
+            media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
