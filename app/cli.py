@@ -24,12 +24,13 @@ from app.db.database import Database
 from app.devices import service as devices
 from app.errors import ServiceError
 from app.labels import service as label_service
-from app.labels.sheet import LAYOUTS, SYMBOLOGIES, LabelPack, render
+from app.labels.sheet import LAYOUTS, SYMBOLOGIES, LabelPack, render, render_cases
 from app.organizations import service as organizations
 from app.packs.commissioning import driver_connection
 from app.settings import Settings
 from app.users import service as users
 from models.codes import read_code
+from models.gs1 import InvalidKey, validate_sscc
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
 
 T = TypeVar("T")
@@ -267,7 +268,8 @@ def code_parse(text: str) -> None:
 
 
 @main.command("labels")
-@click.option("--batch", "batch", required=True, metavar="GTIN/LOT", help="The batch to label.")
+@click.option("--batch", "batch", default=None, metavar="GTIN/LOT", help="The batch to label.")
+@click.option("--sscc", "ssccs", multiple=True, help="Case or pallet labels instead (repeatable).")
 @click.option("--format", "file_format", type=click.Choice(["pdf"]), default="pdf")
 @click.option(
     "--symbology", type=click.Choice(list(SYMBOLOGIES)), default="datamatrix", show_default=True
@@ -277,7 +279,8 @@ def code_parse(text: str) -> None:
 @click.option("--limit", type=int, default=label_service.MAX_LABELS, show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
 def labels_command(
-    batch: str,
+    batch: str | None,
+    ssccs: tuple[str, ...],
     file_format: str,
     symbology: str,
     layout: str,
@@ -285,7 +288,20 @@ def labels_command(
     limit: int,
     output: str | None,
 ) -> None:
-    """Print the pack labels of a batch to a PDF (streamed to disk, with a progress bar)."""
+    """Print the pack labels of a batch (or case labels for SSCCs) to a PDF, streamed to disk,
+    with a progress bar."""
+    if ssccs:
+        try:
+            document = render_cases([validate_sscc(s) for s in ssccs], LAYOUTS[layout])
+        except InvalidKey as exc:
+            raise click.BadParameter(str(exc), param_hint="--sscc") from exc
+        path = output or "cases.pdf"
+        with open(path, "wb") as pdf:
+            pdf.writelines(document)
+        click.echo(path)
+        return
+    if batch is None:
+        raise click.UsageError("Say which labels: --batch GTIN/LOT or --sscc SSCC.")
     gtin, _, lot = batch.partition("/")
     settings = Settings.from_env()
 

@@ -352,6 +352,28 @@ def _key_error(element: Any) -> str | None:
     return None
 
 
+# From the GS1 General Specifications' rules for AI combinations (the part that concerns the
+# codes on medicines and their cases): AIs that may not appear together, and AIs that need another.
+_EXCLUDED_PAIRS = (("01", "02"), ("01", "37"), ("01", "255"), ("21", "235"))
+_REQUIRED = {
+    "21": ("01", "a serial (AI 21) needs a GTIN (AI 01)"),
+    "10": ("01", "a lot (AI 10) needs a GTIN (AI 01 or 02)"),
+    "17": ("01", "an expiry date (AI 17) needs a GTIN (AI 01 or 02)"),
+    "02": ("00", "a contained-trade-item GTIN (AI 02) needs an SSCC (AI 00)"),
+    "37": ("02", "a count of trade items (AI 37) needs AI 02"),
+}
+
+
+def _check_pairs(ais: dict[str, str]) -> None:
+    for first, second in _EXCLUDED_PAIRS:
+        if first in ais and second in ais:
+            raise CodeError(f"AI ({first}) and AI ({second}) may not appear in the same code")
+    for ai, (needs, message) in _REQUIRED.items():
+        alternatives = {needs, "02"} if needs == "01" else {needs}
+        if ai in ais and not alternatives & ais.keys():
+            raise CodeError(message)
+
+
 def _take(result: ReadCode, message: GS1Message) -> None:
     for element in message.element_strings:
         ai, value = element.ai.ai, element.value
@@ -362,8 +384,7 @@ def _take(result: ReadCode, message: GS1Message) -> None:
             raise CodeError(f"AI ({ai}): {error}")
         result.ais[ai] = value
     ais = result.ais
-    if ("21" in ais or "10" in ais or "17" in ais) and "01" not in ais:
-        raise CodeError("a serial, lot or expiry date (AI 21, 10, 17) needs a GTIN (AI 01)")
+    _check_pairs(ais)
     if "01" in ais:
         result.gtin = ais["01"]
         result.serial = ais.get("21")

@@ -60,6 +60,8 @@ def test_other_kinds() -> None:
         (f"01{G}171313", "AI (17) expiry date"),
         (f"01{G}21ABC{GS}21ABD", "appears twice with different values"),
         ("21ABC", "needs a GTIN"),
+        (f"01{G}02{G}", "may not appear in the same code"),
+        (f"02{G}3712", "needs an SSCC"),
         ("", "empty code"),
         ("hello", ""),
         ("00106141411234567898", "check digit"),

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from app.cli import main
 from app.labels.pdf import shape_persian
 from models.codes import read_code
+from models.gs1 import with_check_digit
 from scanner.decoder import decode
 from tests.conftest import PgServer
 from tests.helpers import headers_for, register_batch
@@ -106,3 +107,24 @@ def test_cli_prints_a_batch(
     bad = CliRunner().invoke(main, ["labels", "--batch", "06260009991011/NOLOT"])
     assert bad.exit_code != 0
     assert "No batch NOLOT" in bad.output
+
+
+def test_case_labels_carry_the_sscc_as_gs1_128(tmp_path: Path) -> None:
+    output = tmp_path / "cases.pdf"
+    ssccs = ["106141411234567897", with_check_digit("00626000999900001")]
+    result = CliRunner().invoke(
+        main, ["labels", "--layout", "roll", "--output", str(output)]
+        + [arg for s in ssccs for arg in ("--sscc", s)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = pdfium.PdfDocument(output.read_bytes())
+    found = set()
+    for page in document:
+        for symbol in decode(np.asarray(page.render(scale=300 / 72).to_pil().convert("L"))):
+            read = read_code(symbol.text)
+            assert (symbol.symbology, read.kind) == ("]C1", "case")
+            found.add(read.sscc)
+    assert found == set(ssccs)
+    bad = CliRunner().invoke(main, ["labels", "--sscc", "106141411234567898"])
+    assert bad.exit_code != 0
+    assert "check digit" in bad.output

@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.labels.pdf import MM, Canvas, PdfStream
-from app.labels.symbols import modules
+from app.labels.symbols import gs1_128_bars, modules
+from models.gs1 import validate_sscc
 from models.links import digital_link, element_hri
 
 SYMBOLOGIES = ("datamatrix", "qr", "both")
@@ -71,6 +72,32 @@ def render(
     return stream.render(_pages(iter(packs), layout, symbology, resolver))
 
 
+def render_cases(ssccs: Iterable[str], layout: Layout) -> Iterator[bytes]:
+    """Case and pallet labels: the SSCC as GS1-128 bars and in human-readable form."""
+    stream = PdfStream(layout.page_width, layout.page_height)
+    return stream.render(_case_pages(iter(ssccs), layout))
+
+
+def _case_pages(ssccs: Iterator[str], layout: Layout) -> Iterator[Canvas]:
+    while page := list(islice(ssccs, layout.per_page)):
+        canvas = Canvas()
+        for index, sscc in enumerate(page):
+            x, y = layout.origin(index)
+            pad = 3 * MM
+            bars = gs1_128_bars(validate_sscc(sscc))[0]
+            module = (layout.label_width - 2 * pad) / len(bars)
+            height = layout.label_height - 2 * pad - 7 * MM
+            canvas.rectangles(
+                [
+                    (x + pad + start * module, y + pad + 7 * MM, length * module, height)
+                    for start, length in _runs(bars)
+                ]
+            )
+            readable = f"(00) {sscc[0]} {sscc[1:8]} {sscc[8:17]} {sscc[17]}"
+            canvas.text(x + pad, y + pad + 1.5 * MM, 9, readable)
+        yield canvas
+
+
 def _pages(
     packs: Iterator[LabelPack], layout: Layout, symbology: str, resolver: str
 ) -> Iterator[Canvas]:
@@ -123,18 +150,26 @@ def _label(
 def _symbol(canvas: Canvas, x: float, y: float, side: float, dark: npt.NDArray[np.bool_]) -> None:
     rows, columns = dark.shape
     module = side / max(rows, columns)
-    rects = []
-    for r in range(rows):
-        row = dark[r]
-        c = 0
-        while c < columns:
-            if row[c]:
-                start = c
-                while c < columns and row[c]:
-                    c += 1
-                rects.append(
-                    (x + start * module, y + (rows - 1 - r) * module, (c - start) * module, module)
-                )
-            else:
-                c += 1
-    canvas.rectangles(rects)
+    canvas.rectangles(
+        [
+            (x + start * module, y + (rows - 1 - r) * module, length * module, module)
+            for r in range(rows)
+            for start, length in _runs(dark[r])
+        ]
+    )
+
+
+def _runs(row: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(start, length) of each run of dark modules in a row: one rectangle a run."""
+    runs = []
+    cells = row.tolist()
+    column, count = 0, len(cells)
+    while column < count:
+        if cells[column]:
+            start = column
+            while column < count and cells[column]:
+                column += 1
+            runs.append((start, column - start))
+        else:
+            column += 1
+    return runs

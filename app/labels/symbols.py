@@ -42,3 +42,10 @@ def modules(symbology: str, data: str) -> npt.NDArray[np.bool_]:
         barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
     image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False))
     return np.asarray(image < 128)
+
+
+def gs1_128_bars(sscc: str) -> npt.NDArray[np.bool_]:
+    """The dark modules of a GS1-128 symbol holding the SSCC, one row (a linear symbol)."""
+    barcode = zxingcpp.create_barcode(f"(00){sscc}", zxingcpp.BarcodeFormat.Code128, gs1=True)
+    image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False))
+    return np.asarray(image[:1] < 128)
