@@ -29,7 +29,7 @@ from app.organizations import service as organizations
 from app.packs.commissioning import driver_connection
 from app.settings import Settings
 from app.users import service as users
-from models.codes import read_code
+from models.codes import read_code, set_gs_substitutes
 from models.gs1 import InvalidKey, validate_sscc
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
 
@@ -259,6 +259,7 @@ def code_parse(text: str) -> None:
     """Read TEXT (or, with `-`, one code per line from standard input) and print one JSON
     object per code. Works without a database."""
     lines = sys.stdin.read().splitlines() if text == "-" else [text]
+    set_gs_substitutes(Settings.from_env().gs_substitutes)
     failed = False
     for line in lines:
         result = read_code(line)

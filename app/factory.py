@@ -40,6 +40,7 @@ from app.resolver.routes import pack_page
 from app.settings import Settings
 from app.state import AppState, app_state
 from app.users.routes import UserController
+from models.codes import set_gs_substitutes
 
 SWAGGER_ASSETS = "/schema/assets"
 
@@ -56,6 +57,7 @@ async def pool(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, db: Database) -> Litestar:
     """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
+    set_gs_substitutes(settings.gs_substitutes)
     state = AppState(
         settings=settings,
         db=db,

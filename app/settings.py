@@ -25,6 +25,7 @@ class Settings:
     jwt_secret_override: str | None
     auth_cache_seconds: float = 10.0
     resolver_url: str = ""
+    gs_substitutes: tuple[str, ...] = ("<GS>", "^", "|", "~")
 
     @property
     def resolver(self) -> str:
@@ -44,6 +45,7 @@ class Settings:
             jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
             auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
             resolver_url=_env("RESOLVER_URL", ""),
+            gs_substitutes=tuple(_env("GS_SUBSTITUTES", "<GS> ^ | ~").split()),
         )
 
     def jwt_secret(self) -> str:

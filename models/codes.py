@@ -29,6 +29,15 @@ from models.gs1 import InvalidKey, normalize_gtin, validate_gln, validate_sscc
 
 GS = "\x1d"
 DEFAULT_GS_SUBSTITUTES = ("<GS>", "^", "|", "~")
+# What this installation reads as GS when no list is passed (DARUTRACE_GS_SUBSTITUTES).
+_gs_substitutes: tuple[str, ...] = DEFAULT_GS_SUBSTITUTES
+
+
+def set_gs_substitutes(values: Iterable[str]) -> None:
+    global _gs_substitutes
+    _gs_substitutes = tuple(v for v in values if v)
+
+
 SYMBOLOGY_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _MAX_READINGS = 64
 
@@ -116,14 +125,15 @@ KnownToRegister = Callable[[dict[str, str]], bool]
 def read_code(
     text: str,
     *,
-    gs_substitutes: Iterable[str] = DEFAULT_GS_SUBSTITUTES,
+    gs_substitutes: Iterable[str] | None = None,
     known: KnownToRegister | None = None,
 ) -> ReadCode:
     """Read one scanned code; never raises: a code that cannot be read has `ok` False and an
     `error` a person can act on."""
     result = ReadCode(input=text)
     try:
-        normalized = _normalize(text, tuple(gs_substitutes), result.warnings)
+        substitutes = _gs_substitutes if gs_substitutes is None else tuple(gs_substitutes)
+        normalized = _normalize(text, substitutes, result.warnings)
         _read_into(result, normalized, known)
         result.ok = True
     except AmbiguousCode as exc:

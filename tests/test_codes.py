@@ -151,3 +151,15 @@ async def test_api_parses_and_asks_the_register_when_separators_were_lost(
         await client.post("/api/codes/parse", json={"codes": []}, headers=pharmacy)
     ).status_code == 400
     assert (await client.post("/api/codes/parse", json={"codes": ["x"]})).status_code == 401
+
+
+def test_gs_substitutes_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DARUTRACE_GS_SUBSTITUTES", "#")
+    result = CliRunner().invoke(main, ["code", "parse", f"01{G}21ABC#10LOT1"])
+    assert json.loads(result.output)["lot"] == "LOT1"
+    assert "'#' as the GS separator" in json.loads(result.output)["warnings"][0]
+    result = CliRunner().invoke(main, ["code", "parse", f"01{G}21ABC^10LOT1"])
+    assert json.loads(result.output)["ok"] is False  # '^' is no longer a substitute here
+    monkeypatch.delenv("DARUTRACE_GS_SUBSTITUTES")
+    CliRunner().invoke(main, ["code", "parse", G])  # back to the defaults for other tests
+    assert read_code(f"01{G}21ABC^10LOT1").lot == "LOT1"
