@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import cv2
+import numpy as np
 import sqlalchemy as sa
 import uvicorn
 from sqlmodel import select
@@ -32,6 +36,9 @@ from app.users import service as users
 from models.codes import read_code, set_gs_substitutes
 from models.gs1 import InvalidKey, validate_sscc
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
+from scanner.decoder import decode
+from scanner.outbox import Outbox
+from scanner.sender import http_post, sync
 
 T = TypeVar("T")
 
@@ -329,6 +336,54 @@ def _counted(packs: list[LabelPack], progress: Any) -> Iterator[LabelPack]:
     for pack in packs:
         progress.update(1)
         yield pack
+
+
+@main.group("scan")
+def scan_group() -> None:
+    """The scanner: decoding images and the offline outbox (DARUTRACE_SCANNER_OUTBOX)."""
+
+
+def _outbox() -> Outbox:
+    default = Settings.from_env().data_dir / "scanner-outbox.sqlite3"
+    return Outbox(Path(os.environ.get("DARUTRACE_SCANNER_OUTBOX") or default))
+
+
+@scan_group.command("decode")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def scan_decode(files: tuple[str, ...]) -> None:
+    """Decode the codes in image files (no server needed): one JSON line per file."""
+    for file in files:
+        image = cv2.imread(file, cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            _print_json({"file": file, "codes": [], "error": "not an image OpenCV can read"})
+            continue
+        codes = [
+            {"text": d.text, "symbology": d.symbology, "parsed": read_code(d.text).as_dict()}
+            for d in decode(image.astype(np.uint8))
+        ]
+        _print_json({"file": file, "codes": codes})
+
+
+@scan_group.command("status")
+def scan_status() -> None:
+    """How many scans wait in the outbox and how many were sent."""
+    status = _outbox().status()
+    _print_json({"queued": status.queued, "sent": status.sent, "refused": status.refused})
+
+
+@scan_group.command("sync")
+@click.option("--server", required=True, help="DaruTrace server URL.")
+@click.option("--api-key", required=True, envvar="DARUTRACE_API_KEY", help="The device's key.")
+def scan_sync(server: str, api_key: str) -> None:
+    """Send the queued scans, oldest first; each is counted once however often it is sent."""
+    result = sync(_outbox(), http_post(server, api_key))
+    _print_json(
+        {"sent": result.sent, "refused": result.refused, "remaining": result.remaining,
+         "online": result.online}
+    )  # fmt: skip
+    if not result.online:
+        click.echo(f"offline — {result.remaining} queued", err=True)
+        sys.exit(1)
 
 
 @main.group("demo")
