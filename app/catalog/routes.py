@@ -99,17 +99,7 @@ class ProductController(Controller):
     async def create(
         self, session: Session, principal: Caller, data: JSONBody[ProductIn]
     ) -> ProductOut:
-        new = service.NewProduct(
-            gtin=data.gtin,
-            name=data.name,
-            name_fa=data.name_fa,
-            generic_name=data.generic_name,
-            form=data.form,
-            strength=data.strength,
-            pack_size=data.pack_size,
-            atc=data.atc,
-            irc=data.irc,
-        )
+        new = service.NewProduct(**msgspec.structs.asdict(data))
         return product_out(await service.create_product(session, principal, new))
 
     @get("/", guards=[allow(EVERY_ROLE, devices=True)], summary="The product register")
@@ -130,14 +120,7 @@ class BatchController(Controller):
     async def create(
         self, session: Session, principal: Caller, data: JSONBody[BatchIn]
     ) -> BatchOut:
-        new = service.NewBatch(
-            gtin=data.gtin,
-            lot=data.lot,
-            expiry=data.expiry,
-            manufactured_on=data.manufactured_on,
-            quantity=data.quantity,
-            origin=data.origin,
-        )
+        new = service.NewBatch(**msgspec.structs.asdict(data))
         return batch_out(await service.create_batch(session, principal, new))
 
     @get("/", guards=[allow({Role.inspector, Role.admin} | OWNERS)], summary="Batches you may see")

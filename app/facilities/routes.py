@@ -52,15 +52,7 @@ class FacilityController(Controller):
 
     @post("/", guards=[allow({Role.admin})], summary="Register a facility (admin)")
     async def create(self, session: Session, data: JSONBody[FacilityIn]) -> FacilityOut:
-        new = service.NewFacility(
-            gln=data.gln,
-            organization_id=data.organization_id,
-            name=data.name,
-            name_fa=data.name_fa,
-            address=data.address,
-            province=data.province,
-            city=data.city,
-        )
+        new = service.NewFacility(**msgspec.structs.asdict(data))
         return facility_out(await service.create(session, new))
 
     @get("/", guards=[allow(EVERY_ROLE, devices=True)], summary="Facilities the caller may see")
