@@ -36,9 +36,11 @@ from app.users import service as users
 from models.codes import read_code, set_gs_substitutes
 from models.gs1 import InvalidKey, validate_sscc
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
-from scanner.decoder import decode
+from scanner.capture import SourceError, frames, keyboard
+from scanner.decoder import decode, decoder_for
 from scanner.outbox import Outbox
-from scanner.sender import http_post, sync
+from scanner.sender import http_client, http_post, http_verify, sync
+from scanner.session import MODES, ScanSession
 
 T = TypeVar("T")
 
@@ -338,9 +340,70 @@ def _counted(packs: list[LabelPack], progress: Any) -> Iterator[LabelPack]:
         yield pack
 
 
-@main.group("scan")
-def scan_group() -> None:
-    """The scanner: decoding images and the offline outbox (DARUTRACE_SCANNER_OUTBOX)."""
+@main.group("scan", invoke_without_command=True)
+@click.option("--mode", type=click.Choice(MODES), help="What each scan records.")
+@click.option(
+    "--source", default="0", show_default=True,
+    help="Camera index, video file, stream URL, image file or folder, or `keyboard`.",
+)  # fmt: skip
+@click.option("--server", envvar="DARUTRACE_SERVER", default="http://127.0.0.1:8000")
+@click.option("--api-key", envvar="DARUTRACE_API_KEY", default=None, help="The device's key.")
+@click.option("--destination", default=None, help="GLN the packs go to (ship, return).")
+@click.option("--cooldown", type=float, default=2.0, show_default=True,
+              help="Seconds out of sight before a code counts as scanned again.")  # fmt: skip
+@click.option("--decoder", type=click.Choice(["zxing", "zbar"]), default="zxing")
+@click.option(
+    "--stop-on-refused/--no-stop-on-refused", default=None,
+    help="Wait for Enter after a refused scan (default: when run at a terminal).",
+)  # fmt: skip
+@click.pass_context
+def scan_group(
+    ctx: click.Context,
+    mode: str | None,
+    source: str,
+    server: str,
+    api_key: str | None,
+    destination: str | None,
+    cooldown: float,
+    decoder: str,
+    stop_on_refused: bool | None,
+) -> None:
+    """Scan packs from a camera, video, stream, images or a keyboard-wedge scanner: every scan
+    is queued in the outbox first, so an outage never stops the scanning. Subcommands: decode,
+    status, sync."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if mode is None or api_key is None:
+        raise click.UsageError("give --mode and --api-key (or DARUTRACE_API_KEY)")
+    client = http_client(server, api_key)
+    try:
+        session = ScanSession(
+            mode, _outbox(), http_post(client), http_verify(client), destination, cooldown
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        read = decoder_for(decoder)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if stop_on_refused is None:
+        stop_on_refused = sys.stdin.isatty()
+    batches: Iterator[list[str]] = (
+        ([line] for line in keyboard(sys.stdin))
+        if source == "keyboard"
+        else ([d.text for d in read(frame)] for frame in frames(source))
+    )
+    try:
+        for codes in batches:
+            for feedback in session.see(codes):
+                bell = "\a" if feedback.outcome == "refused" else ""
+                click.echo(f"{bell}{feedback.outcome:8} {feedback.code!r}  {feedback.message}")
+                if feedback.outcome == "refused" and stop_on_refused:
+                    click.pause("Refused: set the pack aside, then press any key to go on.")
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    status = session.outbox.status()
+    click.echo(f"done: {status.sent} sent, {status.queued} queued", err=True)
 
 
 def _outbox() -> Outbox:
@@ -376,7 +439,7 @@ def scan_status() -> None:
 @click.option("--api-key", required=True, envvar="DARUTRACE_API_KEY", help="The device's key.")
 def scan_sync(server: str, api_key: str) -> None:
     """Send the queued scans, oldest first; each is counted once however often it is sent."""
-    result = sync(_outbox(), http_post(server, api_key))
+    result = sync(_outbox(), http_post(http_client(server, api_key)))
     _print_json(
         {"sent": result.sent, "refused": result.refused, "remaining": result.remaining,
          "online": result.online}

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     queued_at TEXT NOT NULL,
     sent_at TEXT,
     status INTEGER,
-    response TEXT
+    response TEXT,
+    maybe_delivered INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -77,6 +78,27 @@ class Outbox:
             "UPDATE outbox SET sent_at = ?, status = ?, response = ? WHERE event_id = ?",
             (datetime.now(UTC).isoformat(), status, json.dumps(response), event_id),
         )
+
+    def mark_attempted(self, event_id: str) -> None:
+        """A request for this event may have reached the server (a timeout, a 5xx): from now on
+        its payload must never change, or the server would refuse it as a different event."""
+        self._db.execute("UPDATE outbox SET maybe_delivered = 1 WHERE event_id = ?", (event_id,))
+
+    def mark_offline(self) -> None:
+        """The server could not be reached: the queued scans that it has certainly never seen
+        were captured offline, and say so (the server then records conflicts as warnings)."""
+        self._db.execute(
+            "UPDATE outbox SET payload = json_set(payload, '$.offline', json('true'))"
+            " WHERE sent_at IS NULL AND maybe_delivered = 0"
+        )
+
+    def answer(self, event_id: str) -> tuple[int, Any] | None:
+        """The server's answer to an event, once it has been sent."""
+        row = self._db.execute(
+            "SELECT status, response FROM outbox WHERE event_id = ? AND sent_at IS NOT NULL",
+            (event_id,),
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
 
     def status(self) -> OutboxStatus:
         queued, sent, refused = self._db.execute(

@@ -24,14 +24,24 @@ class SyncResult:
     online: bool
 
 
-def http_post(server: str, api_key: str, timeout: float = 10.0) -> Post:
-    client = httpx.Client(base_url=server, headers={"X-API-Key": api_key}, timeout=timeout)
+def http_client(server: str, api_key: str, timeout: float = 5.0) -> httpx.Client:
+    return httpx.Client(base_url=server, headers={"X-API-Key": api_key}, timeout=timeout)
 
+
+def http_post(client: httpx.Client) -> Post:
     def post(payload: dict[str, Any]) -> tuple[int, Any]:
         response = client.post("/api/events", json=payload)
         return response.status_code, response.json()
 
     return post
+
+
+def http_verify(client: httpx.Client) -> Callable[[str], tuple[int, Any]]:
+    def verify(code: str) -> tuple[int, Any]:
+        response = client.post("/api/verify", json={"code": code})
+        return response.status_code, response.json()
+
+    return verify
 
 
 def sync(outbox: Outbox, post: Post, batch: int = 100) -> SyncResult:
@@ -41,10 +51,16 @@ def sync(outbox: Outbox, post: Post, batch: int = 100) -> SyncResult:
         for event in queued:
             try:
                 status, body = post(event.payload)
-            except httpx.TransportError:
+            except httpx.ConnectError:  # never reached the server
+                outbox.mark_offline()
+                online = False
+                break
+            except httpx.TransportError:  # may have reached it: keep the payload as it is
+                outbox.mark_attempted(event.event_id)
                 online = False
                 break
             if status >= 500:
+                outbox.mark_attempted(event.event_id)
                 online = False
                 break
             outbox.mark_sent(event.event_id, status, body)

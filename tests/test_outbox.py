@@ -118,3 +118,29 @@ def test_cli_decodes_images_and_reports_the_outbox(
     )
     assert offline.exit_code == 1
     assert "offline — 1 queued" in offline.output
+
+
+def test_session_counts_a_code_once_and_warns_on_a_rescan(tmp_path: Path) -> None:
+    from scanner.session import ScanSession
+
+    sent: list[dict[str, Any]] = []
+
+    def post(payload: dict[str, Any]) -> tuple[int, Any]:
+        sent.append(payload)
+        result = {"outcome": "ok", "reason": "", "status": "active"}
+        return 200, {"results": [result]}
+
+    now = [0.0]
+    session = ScanSession(
+        "receive", Outbox(tmp_path / "o.sqlite3"), post, cooldown=2.0, clock=lambda: now[0]
+    )
+    code = "(01)09506000134352(21)ABC"
+    assert [f.outcome for f in session.see([code])] == ["ok"]
+    for t in (0.1, 0.2, 0.3):  # the same pack in the next frames
+        now[0] = t
+        assert session.see([code]) == []
+    now[0] = 10.0  # out of sight, then scanned again
+    assert [f.outcome for f in session.see([code, "garbage"])] == ["warning", "refused"]
+    assert len(sent) == 1
+    with pytest.raises(ValueError, match="destination"):
+        ScanSession("ship", Outbox(tmp_path / "o.sqlite3"), post)

@@ -1,0 +1,58 @@
+"""Where scans come from: a camera by index, a video file, a network stream (MJPEG over HTTP,
+RTSP), image files or folders — all read through OpenCV — or a keyboard-wedge scanner typing
+each code and Enter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Frame = npt.NDArray[np.uint8]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+class SourceError(RuntimeError):
+    pass
+
+
+def frames(source: str) -> Iterator[Frame]:
+    """Grey-scale frames from `source`: a camera index (`0`), a video file or stream URL, an
+    image file, or a folder of images (in name order)."""
+    path = Path(source)
+    if path.is_dir():
+        for image in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            yield _read_image(image)
+        return
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        yield _read_image(path)
+        return
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+    if not capture.isOpened():
+        raise SourceError(f"cannot open {source!r} as a camera, video file or stream")
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    finally:
+        capture.release()
+
+
+def keyboard(stream: TextIO) -> Iterator[str]:
+    """Codes typed by a keyboard-wedge scanner, one per line."""
+    for line in stream:
+        if line.strip():
+            yield line.rstrip("\r\n")
+
+
+def _read_image(path: Path) -> Frame:
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise SourceError(f"{path} is not an image OpenCV can read")
+    return np.asarray(image, dtype=np.uint8)

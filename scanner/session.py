@@ -1,0 +1,103 @@
+"""A scanning session: each code seen becomes one event in the outbox (or one verification),
+once. A code seen in consecutive frames counts once; seen again later in the session it is a
+warning, not a new event. Events are queued before they are sent, so the scanner never waits for
+the server: with the server down it keeps going and says how many are queued."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from models.codes import read_code
+from scanner.outbox import Outbox
+from scanner.sender import Post, sync
+
+MODES = ("verify", "receive", "ship", "dispense", "return", "destroy")
+Verify = Callable[[str], tuple[int, Any]]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    code: str
+    outcome: str  # ok | warning | refused | queued
+    message: str
+
+
+@dataclass
+class ScanSession:
+    mode: str
+    outbox: Outbox
+    post: Post
+    verify: Verify | None = None
+    destination_gln: str | None = None
+    cooldown: float = 2.0  # seconds a code must be out of sight before it counts as a re-scan
+    clock: Callable[[], float] = time.monotonic
+    online: bool = True
+    _last_seen: dict[str, float] = field(default_factory=dict)
+    _counted: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode: one of {', '.join(MODES)}")
+        if self.mode == "ship" and not self.destination_gln:
+            raise ValueError("ship needs a destination GLN")
+
+    def see(self, codes: Iterable[str]) -> list[Feedback]:
+        """The codes decoded in one frame (or typed once); feedback for the new ones."""
+        now = self.clock()
+        feedback = []
+        for text in codes:
+            last = self._last_seen.get(text)
+            self._last_seen[text] = now
+            if last is not None and now - last < self.cooldown:
+                continue  # the same code in consecutive frames
+            feedback.append(self._scan(text))
+        return feedback
+
+    def _scan(self, text: str) -> Feedback:
+        read = read_code(text)
+        if not read.ok:
+            return Feedback(text, "refused", f"cannot read the code: {read.error}")
+        key = f"{read.gtin}/{read.serial or read.sscc}"
+        if key in self._counted:
+            return Feedback(text, "warning", "already scanned in this session; not counted again")
+        self._counted.add(key)
+        if self.mode == "verify":
+            return self._verify(text)
+        payload: dict[str, Any] = {"action": self.mode, "codes": [text], "offline": not self.online}
+        if self.destination_gln:
+            payload["destination_gln"] = self.destination_gln
+        event_id = self.outbox.enqueue(payload)
+        return self._send(text, event_id)
+
+    def _send(self, text: str, event_id: str) -> Feedback:
+        result = sync(self.outbox, self.post)
+        self.online = result.online
+        if not result.online:
+            return Feedback(text, "queued", f"offline — {result.remaining} queued")
+        answer = self.outbox.answer(event_id)
+        if answer is None:
+            return Feedback(text, "queued", f"{result.remaining} queued")
+        status, body = answer
+        results = body.get("results") if isinstance(body, dict) else None
+        if results:
+            first = results[0]
+            return Feedback(text, first["outcome"], first["reason"] or first["status"] or "")
+        return Feedback(text, "refused", str(body.get("detail", status)))
+
+    def _verify(self, text: str) -> Feedback:
+        if self.verify is None:
+            return Feedback(text, "warning", "verification needs the server")
+        try:
+            status, body = self.verify(text)
+        except httpx.TransportError:
+            return Feedback(text, "warning", "offline: cannot verify now")
+        if status != 200:
+            return Feedback(text, "refused", str(body.get("detail", status)))
+        outcome = "ok" if body["status"] == "active" and not body["reason"] else "warning"
+        name = (body.get("product") or {}).get("name", "")
+        return Feedback(text, outcome, f"{name}: {body['status']} {body['reason']}".strip())

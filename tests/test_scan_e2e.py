@@ -1,0 +1,155 @@
+"""The scanner end to end with the real server: a video of 50 packs received at a warehouse;
+the same packs dispensed at a pharmacy while the server is down, then synced — counts exact,
+nothing doubled."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from app.labels.symbols import gs1_datamatrix
+from models.gs1 import with_check_digit
+from models.links import element_hri
+from tests.helpers import DEVICES, LOGINS
+
+DARUTRACE = str(Path(sys.executable).parent / "darutrace")
+HUB_KEY = DEVICES[LOGINS["darupakhsh"].facility_gln].api_key
+PHARMACY_KEY = DEVICES[LOGINS["razi-pharmacy"].facility_gln].api_key
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(database: object, test_database: str, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = os.environ | {
+        "DATABASE_URL": test_database,
+        "DARUTRACE_DATA_DIR": str(tmp_path / "server"),
+        "DARUTRACE_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [DARUTRACE, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _video(path: Path, gtin: str, lot: str, serials: list[str]) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480), False)
+    blank = np.full((480, 640), 255, dtype=np.uint8)
+    for serial in serials:
+        symbol = gs1_datamatrix(element_hri(gtin, serial, lot), scale=8)
+        frame = blank.copy()
+        h, w = symbol.shape
+        frame[100 : 100 + h, 200 : 200 + w] = symbol
+        for _ in range(4):  # the pack stays in view for a few frames: counted once
+            writer.write(frame)
+        writer.write(blank)
+    writer.release()
+
+
+def _scan(args: list[str], outbox: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DARUTRACE_SCANNER_OUTBOX": str(outbox)}
+    return subprocess.run(
+        [DARUTRACE, "scan", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_path: Path) -> None:
+    api = httpx.Client(base_url=live_server, timeout=30)
+    token = api.post(
+        "/api/auth/login", json={"username": "sina-darou", "password": "sina-darou-demo"}
+    ).json()["access_token"]
+    maker = {"Authorization": f"Bearer {token}"}
+    gtin = with_check_digit("0626000999888")
+    api.post(
+        "/api/products",
+        json={"gtin": gtin, "name": "Cetirizine 10 mg", "name_fa": "ستیریزین", "generic_name":
+              "cetirizine", "form": "tablet", "strength": "10 mg", "pack_size": 10,
+              "atc": "R06AE07", "irc": "IRC-CTZ"},
+        headers=maker,
+    ).raise_for_status()  # fmt: skip
+    api.post(
+        "/api/batches",
+        json={"gtin": gtin, "lot": "CTZ9", "expiry": "2028-12-31", "manufactured_on":
+              "2026-01-01", "quantity": 50, "origin": "produced"},
+        headers=maker,
+    ).raise_for_status()  # fmt: skip
+    api.post(f"/api/batches/{gtin}/CTZ9/packs", json={"count": 50}, headers=maker)
+    csv = api.get(f"/api/batches/{gtin}/CTZ9/packs.csv", headers=maker).text
+    serials = [line.split(",")[1] for line in csv.splitlines()[1:]]
+    codes = [f"(01){gtin}(21){s}" for s in serials]
+    shipped = api.post(
+        "/api/events",
+        json={"event_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "action": "ship",
+              "codes": codes, "destination_gln": LOGINS["darupakhsh"].facility_gln},
+        headers=maker,
+    )  # fmt: skip
+    assert shipped.json()["summary"]["ok"] == 50
+
+    video = tmp_path / "case.avi"
+    _video(video, gtin, "CTZ9", serials)
+    received = _scan(
+        ["--mode", "receive", "--source", str(video), "--server", live_server,
+         "--api-key", HUB_KEY, "--no-stop-on-refused"],
+        tmp_path / "hub.sqlite3",
+    )  # fmt: skip
+    assert received.returncode == 0, received.stderr
+    assert received.stdout.count("ok ") == 50, received.stdout
+    assert "done: 50 sent, 0 queued" in received.stderr
+    hub = LOGINS["darupakhsh"].facility_gln
+    packs = [api.get(f"/api/packs/{gtin}/{s}", headers=maker).json() for s in serials]
+    assert all(p["status"] == "active" for p in packs)
+
+    # The server is down: the pharmacy keeps dispensing; everything is queued in order.
+    pharmacy_outbox = tmp_path / "pharmacy.sqlite3"
+    offline = _scan(
+        ["--mode", "dispense", "--source", str(video), "--server", "http://127.0.0.1:9",
+         "--api-key", PHARMACY_KEY, "--no-stop-on-refused"],
+        pharmacy_outbox,
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stderr
+    assert "offline — 50 queued" in offline.stdout
+    assert "done: 0 sent, 50 queued" in offline.stderr
+    synced = _scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
+    assert synced.returncode == 0, synced.stderr
+    assert '"sent": 50' in synced.stdout and '"remaining": 0' in synced.stdout
+    again = _scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
+    assert '"sent": 0' in again.stdout
+    inspector_token = api.post(
+        "/api/auth/login", json={"username": "fdo-inspector", "password": "fdo-inspector-demo"}
+    ).json()["access_token"]
+    inspector = {"Authorization": f"Bearer {inspector_token}"}
+    for serial in serials:
+        history = api.get(f"/api/packs/{gtin}/{serial}/events", headers=inspector).json()
+        dispenses = [h for h in history if h["action"] == "dispense"]
+        assert len(dispenses) == 1 and dispenses[0]["offline"] is True
+        receives = [h for h in history if h["action"] == "receive"]
+        assert [r["facility"]["gln"] for r in receives] == [hub]
