@@ -2,6 +2,7 @@
 the same packs dispensed at a pharmacy while the server is down, then synced — counts exact,
 nothing doubled."""
 
+import json
 import os
 import signal
 import socket
@@ -65,10 +66,11 @@ def _video(path: Path, gtin: str, lot: str, serials: list[str]) -> None:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480), False)
     blank = np.full((480, 640), 255, dtype=np.uint8)
     for serial in serials:
-        symbol = gs1_datamatrix(element_hri(gtin, serial, lot), scale=8)
+        symbol = gs1_datamatrix(element_hri(gtin, serial, lot), scale=6)
         frame = blank.copy()
         h, w = symbol.shape
-        frame[100 : 100 + h, 200 : 200 + w] = symbol
+        top, left = (480 - h) // 2, (640 - w) // 2
+        frame[top : top + h, left : left + w] = symbol
         for _ in range(4):  # the pack stays in view for a few frames: counted once
             writer.write(frame)
         writer.write(blank)
@@ -82,13 +84,14 @@ def _scan(args: list[str], outbox: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_path: Path) -> None:
-    api = httpx.Client(base_url=live_server, timeout=30)
+def _batch_at_hub(server: str, item: str) -> tuple[httpx.Client, dict[str, str], str, list[str]]:
+    """50 new packs shipped by the manufacturer to the Tehran hub, in transit there."""
+    api = httpx.Client(base_url=server, timeout=30)
     token = api.post(
         "/api/auth/login", json={"username": "sina-darou", "password": "sina-darou-demo"}
     ).json()["access_token"]
     maker = {"Authorization": f"Bearer {token}"}
-    gtin = with_check_digit("0626000999888")
+    gtin = with_check_digit(f"0626000999{item}")
     api.post(
         "/api/products",
         json={"gtin": gtin, "name": "Cetirizine 10 mg", "name_fa": "ستیریزین", "generic_name":
@@ -114,6 +117,11 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
     )  # fmt: skip
     assert shipped.json()["summary"]["ok"] == 50
 
+    return api, maker, gtin, serials
+
+
+def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_path: Path) -> None:
+    api, maker, gtin, serials = _batch_at_hub(live_server, "888")
     video = tmp_path / "case.avi"
     _video(video, gtin, "CTZ9", serials)
     received = _scan(
@@ -153,3 +161,49 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
         assert len(dispenses) == 1 and dispenses[0]["offline"] is True
         receives = [h for h in history if h["action"] == "receive"]
         assert [r["facility"]["gln"] for r in receives] == [hub]
+
+
+def test_a_scanner_killed_mid_run_loses_and_doubles_nothing(
+    live_server: str, tmp_path: Path
+) -> None:
+    api, _, gtin, serials = _batch_at_hub(live_server, "887")
+    video = tmp_path / "case.avi"
+    _video(video, gtin, "CTZ9", serials)
+    outbox = tmp_path / "hub.sqlite3"
+    env = os.environ | {"DARUTRACE_SCANNER_OUTBOX": str(outbox)}
+    scanner = subprocess.Popen(
+        [DARUTRACE, "scan", "--mode", "receive", "--source", str(video), "--server",
+         "http://127.0.0.1:9", "--api-key", HUB_KEY, "--no-stop-on-refused"],
+        env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert scanner.stdout is not None
+    printed = 0
+    for line in scanner.stdout:
+        printed += line.startswith("queued")
+        if printed == 20:
+            scanner.send_signal(signal.SIGKILL)
+            break
+    scanner.wait(timeout=30)
+    status = json.loads(_scan(["status"], outbox).stdout)
+    assert 20 <= status["queued"] <= 21  # every scan shown was stored; at most one more
+    synced = json.loads(
+        _scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout
+    )
+    assert (synced["sent"], synced["remaining"]) == (status["queued"], 0)
+    assert (
+        json.loads(_scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout)[
+            "sent"
+        ]
+        == 0
+    )
+    token = api.post(
+        "/api/auth/login", json={"username": "fdo-inspector", "password": "fdo-inspector-demo"}
+    ).json()["access_token"]
+    inspector = {"Authorization": f"Bearer {token}"}
+    histories = [
+        api.get(f"/api/packs/{gtin}/{serial}/events", headers=inspector).json()
+        for serial in serials
+    ]
+    receives = [sum(h["action"] == "receive" for h in history) for history in histories]
+    assert sorted(set(receives)) == [0, 1]  # received once or not yet scanned; never twice
+    assert sum(receives) == status["queued"]
