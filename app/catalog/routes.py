@@ -22,7 +22,7 @@ from models.identity import Role
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-OWNERS = frozenset({Role.manufacturer, Role.importer})
+OWNERS = service.OWNER_ROLES
 
 
 class ProductIn(msgspec.Struct):

@@ -58,10 +58,7 @@ class RequestSession:
 
 def request_session(scope: Scope) -> RequestSession:
     holder = cast(dict[str, Any], scope).get(_KEY)
-    if holder is None:  # outside the middleware (e.g. websockets): a session of its own
-        holder = RequestSession(app_state(scope["litestar_app"]).db)
-        cast(dict[str, Any], scope)[_KEY] = holder
-    assert isinstance(holder, RequestSession)
+    assert isinstance(holder, RequestSession), "RequestSessionMiddleware is not installed"
     return holder
 
 

@@ -13,9 +13,21 @@ from qrcode.constants import ERROR_CORRECT_M
 Image = npt.NDArray[np.uint8]
 
 
+def _datamatrix(hri: str) -> zxingcpp.Barcode:
+    return zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+
+
+def _gs1_128(sscc: str) -> zxingcpp.Barcode:
+    return zxingcpp.create_barcode(f"(00){sscc}", zxingcpp.BarcodeFormat.Code128, gs1=True)
+
+
+def _image(barcode: zxingcpp.Barcode, scale: int, quiet_zones: bool = True) -> Image:
+    picture = zxingcpp.write_barcode_to_image(barcode, scale=scale, add_quiet_zones=quiet_zones)
+    return np.asarray(picture, dtype=np.uint8)
+
+
 def gs1_datamatrix(hri: str, scale: int = 4) -> Image:
-    barcode = zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
-    return np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale), dtype=np.uint8)
+    return _image(_datamatrix(hri), scale)
 
 
 def digital_link_qr(uri: str, module_pixels: int = 4) -> Image:
@@ -27,8 +39,7 @@ def digital_link_qr(uri: str, module_pixels: int = 4) -> Image:
 
 
 def gs1_128_sscc(sscc: str, scale: int = 2) -> Image:
-    barcode = zxingcpp.create_barcode(f"(00){sscc}", zxingcpp.BarcodeFormat.Code128, gs1=True)
-    return np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale), dtype=np.uint8)
+    return _image(_gs1_128(sscc), scale)
 
 
 def modules(symbology: str, data: str) -> npt.NDArray[np.bool_]:
@@ -39,13 +50,10 @@ def modules(symbology: str, data: str) -> npt.NDArray[np.bool_]:
     if symbology == "qr":
         barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     else:
-        barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
-    image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False))
-    return np.asarray(image < 128)
+        barcode = _datamatrix(data)
+    return np.asarray(_image(barcode, 1, quiet_zones=False) < 128)
 
 
 def gs1_128_bars(sscc: str) -> npt.NDArray[np.bool_]:
     """The dark modules of a GS1-128 symbol holding the SSCC, one row (a linear symbol)."""
-    barcode = zxingcpp.create_barcode(f"(00){sscc}", zxingcpp.BarcodeFormat.Code128, gs1=True)
-    image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=1, add_quiet_zones=False))
-    return np.asarray(image[:1] < 128)
+    return np.asarray(_image(_gs1_128(sscc), 1, quiet_zones=False)[:1] < 128)
