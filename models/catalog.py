@@ -45,3 +45,7 @@ class Batch(SQLModel, table=True):
     origin: BatchOrigin = Field(sa_type=enum_column(BatchOrigin, length=12))
     commissioned: int = 0
     created_at: datetime = timestamp_field()
+    # Set by a recall or withdrawal (`recalled` / `withdrawn`): an overlay on every pack of the
+    # batch that is never lifted.
+    overlay: str | None = Field(default=None, max_length=10)
+    recall_id: uuid.UUID | None = None

@@ -31,6 +31,8 @@ class Action(enum.StrEnum):
     unlock = "unlock"
     check_out = "check_out"
     stolen = "stolen"
+    pack = "pack"
+    unpack = "unpack"
 
 
 # The CBV 2.0 business step each action records.
@@ -49,6 +51,8 @@ BUSINESS_STEP: dict[Action, str] = {
     Action.unlock: "holding",
     Action.check_out: "decommissioning",
     Action.stolen: "decommissioning",
+    Action.pack: "packing",
+    Action.unpack: "unpacking",
 }
 
 
@@ -99,3 +103,5 @@ class PackEvent(SQLModel, table=True):
         nullable=True,
     )
     reason: str = Field(default="", max_length=300)
+    # For packing and unpacking, and for packs moved as part of a container: which one.
+    container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)

@@ -38,7 +38,14 @@ FINAL_STATUSES = frozenset({PackStatus.stolen, PackStatus.destroyed})
 
 class Pack(SQLModel, table=True):
     __tablename__ = "packs"
-    __table_args__ = (sa.Index("ix_packs_gtin_lot", "gtin", "lot"),)
+    __table_args__ = (
+        sa.Index("ix_packs_gtin_lot", "gtin", "lot"),
+        sa.Index(
+            "ix_packs_container_sscc",
+            "container_sscc",
+            postgresql_where=sa.text("container_sscc IS NOT NULL"),
+        ),
+    )
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
     serial: str = Field(max_length=20, primary_key=True)
@@ -50,6 +57,8 @@ class Pack(SQLModel, table=True):
     transit_to_id: uuid.UUID | None = None
     # Where and when the current status was set (an undo must happen there, within 10 days).
     status_facility_id: uuid.UUID | None = None
+    # The case or pallet the pack is packed in (aggregation), if any.
+    container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
     status_at: datetime = timestamp_field()
     commissioned_at: datetime = timestamp_field()
     commission_event_id: uuid.UUID

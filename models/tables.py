@@ -2,8 +2,18 @@
 
 from sqlmodel import SQLModel
 
-from models import access, catalog, events, identity, packs
+from models import access, alerts, catalog, containers, events, identity, packs, recalls
 
 metadata = SQLModel.metadata
 
-__all__ = ["access", "catalog", "events", "identity", "metadata", "packs"]
+__all__ = [
+    "access",
+    "alerts",
+    "catalog",
+    "containers",
+    "events",
+    "identity",
+    "metadata",
+    "packs",
+    "recalls",
+]
