@@ -39,6 +39,7 @@ from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page
 from app.settings import Settings
 from app.state import AppState, app_state
+from app.trace.routes import TraceController
 from app.users.routes import UserController
 from models.codes import set_gs_substitutes
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             VerifyController,
             PackController,
             CodeController,
+            TraceController,
             pack_page,
             resolver_description,
             create_static_files_router(

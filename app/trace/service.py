@@ -1,0 +1,430 @@
+"""Tracing packs and batches: where a batch's packs are now (distribution), every facility a
+batch reached and every pharmacy or hospital that dispensed it (forward trace), and the steps
+that brought one pack from its manufacturer or importer to where it is (backward trace).
+
+Who sees what ("an organisation sees its own stock and events and nothing of another's;
+inspectors see all"):
+- inspectors and admins see everything;
+- an organisation sees the packs in its own custody (held at one of its facilities, or in
+  transit from or to one of them) and the events recorded at its own facilities (or shipping to
+  them) — the owner of a batch included: once its packs are a distributor's stock, where they go
+  next is the distributor's business, and the inspectors' to follow;
+- a batch or pack the organisation has nothing of is reported as missing (404), like any other
+  organisation's object. The pack's origin (the organisation that commissioned it, printed on the
+  pack) is shown to whoever may trace the pack; the origin's facility only to its organisation.
+
+Counts come from the pack state projection (`packs`, updated from events in the same
+transaction) and from the event log (`pack_events`, `events`), in plain SQL: a batch can hold a
+million packs."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from app.auth.principal import Principal
+from app.catalog.service import gtin_of
+from app.errors import NotFound
+from app.trace.places import Connection, Organisation, Place, own_facilities, places
+from models.events import BUSINESS_STEP, Action
+
+Scope = Literal["all", "own"]
+
+
+@dataclass(frozen=True)
+class Product:
+    gtin: str
+    name: str
+    name_fa: str
+
+
+@dataclass(frozen=True)
+class BatchHeader:
+    product: Product
+    lot: str
+    expiry: date
+    owner: Organisation
+    owner_id: uuid.UUID
+
+
+# --- distribution -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HolderCount:
+    facility: Place
+    packs: int
+    by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ProvinceCount:
+    province: str
+    packs: int
+    by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TransitCount:
+    from_facility: Place | None
+    to_facility: Place | None
+    packs: int
+    by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    product: Product
+    lot: str
+    expiry: date
+    owner: Organisation
+    scope: Scope
+    packs: int  # the packs counted below (all of the batch's, or those in the caller's custody)
+    by_status: dict[str, int]
+    held: int
+    in_transit: int
+    holders: list[HolderCount]  # most packs first
+    provinces: list[ProvinceCount]  # of the holders; packs in transit are in `transit`
+    transit: list[TransitCount]
+
+
+_BATCH = """
+SELECT b.organization_id, b.expiry, pr.name, pr.name_fa, o.gln, o.name, o.name_fa, o.kind
+FROM batches b
+JOIN products pr ON pr.gtin = b.gtin
+JOIN organizations o ON o.id = b.organization_id
+WHERE b.gtin = %s AND b.lot = %s
+"""
+# One pass over the batch's packs; a few thousand groups at most (status x custody).
+_DISTRIBUTION = """
+SELECT status, holder_id, transit_from_id, transit_to_id, count(*)
+FROM packs
+WHERE gtin = %(gtin)s AND lot = %(lot)s {own}
+GROUP BY status, holder_id, transit_from_id, transit_to_id
+"""
+_OWN_CUSTODY = (
+    "AND (holder_id = ANY(%(own)s) OR transit_from_id = ANY(%(own)s)"
+    " OR transit_to_id = ANY(%(own)s))"
+)
+_IN_CUSTODY = "SELECT 1 FROM packs WHERE gtin = %(gtin)s AND lot = %(lot)s {own} LIMIT 1"
+
+
+async def distribution(
+    connection: Connection, principal: Principal, gtin: str, lot: str
+) -> Distribution:
+    header = await _batch(connection, gtin, lot)
+    own = None if principal.reads_everything else await _own(connection, principal)
+    query = _DISTRIBUTION.format(own=_OWN_CUSTODY if own is not None else "")
+    params: dict[str, Any] = {"gtin": header.product.gtin, "lot": header.lot, "own": own}
+    rows = await (await connection.execute(query, params)).fetchall()
+    _ensure_involved(principal, header, bool(rows))
+
+    sites = await places(connection, (r[i] for r in rows for i in (1, 2, 3)))
+    by_status: Counter[str] = Counter()
+    holders: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    transit: dict[tuple[uuid.UUID | None, uuid.UUID | None], Counter[str]] = defaultdict(Counter)
+    for status, holder, source, destination, count in rows:
+        by_status[status] += count
+        if destination is not None or holder is None:
+            transit[(source, destination)][status] += count
+        else:
+            holders[holder][status] += count
+    provinces: dict[str, Counter[str]] = defaultdict(Counter)
+    for holder, counts in holders.items():
+        provinces[sites[holder].province].update(counts)
+    held = sum(sum(c.values()) for c in holders.values())
+    return Distribution(
+        product=header.product,
+        lot=header.lot,
+        expiry=header.expiry,
+        owner=header.owner,
+        scope="all" if own is None else "own",
+        packs=sum(by_status.values()),
+        by_status=dict(by_status.most_common()),
+        held=held,
+        in_transit=sum(by_status.values()) - held,
+        holders=sorted(
+            (HolderCount(sites[h], c.total(), dict(c.most_common())) for h, c in holders.items()),
+            key=lambda h: (-h.packs, h.facility.gln),
+        ),
+        provinces=sorted(
+            (ProvinceCount(p, c.total(), dict(c.most_common())) for p, c in provinces.items()),
+            key=lambda p: (-p.packs, p.province),
+        ),
+        transit=sorted(
+            (
+                TransitCount(
+                    sites.get(s) if s else None,
+                    sites.get(d) if d else None,
+                    c.total(),
+                    dict(c.most_common()),
+                )
+                for (s, d), c in transit.items()
+            ),
+            key=lambda t: -t.packs,
+        ),
+    )
+
+
+# --- forward trace ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reached:
+    facility: Place
+    packs: int  # distinct packs with a recorded step there (commissioning included)
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class Dispenser:
+    facility: Place
+    dispensed: int  # distinct packs dispensed there
+    first_dispensed_at: datetime
+    last_dispensed_at: datetime
+    undone: int  # of which the dispensing was later undone there
+
+
+@dataclass(frozen=True)
+class BatchTrace:
+    product: Product
+    lot: str
+    expiry: date
+    owner: Organisation
+    scope: Scope
+    facilities: list[Reached]  # in the order the batch first reached them
+    dispensers: list[Dispenser]  # most packs first
+
+
+# Every recorded step of every pack of the batch (refused attempts changed nothing and are not
+# steps), commissioning included, first per (facility, pack), then per facility.
+_FORWARD = """
+WITH batch AS (
+    SELECT serial, commission_event_id FROM packs WHERE gtin = %(gtin)s AND lot = %(lot)s
+), steps AS (
+    SELECT c.facility_id, b.serial, c.event_time, 'commission'::text AS action,
+           NULL::text AS status_before, 'active'::text AS status_after
+    FROM batch b JOIN events c ON c.event_id = b.commission_event_id
+    WHERE TRUE {own_c}
+    UNION ALL
+    SELECT e.facility_id, e.serial, e.event_time, e.action, e.status_before, e.status_after
+    FROM pack_events e JOIN batch b ON b.serial = e.serial
+    WHERE e.gtin = %(gtin)s AND e.outcome <> 'refused' {own_e}
+), per_pack AS (
+    SELECT facility_id, serial, min(event_time) AS first_at, max(event_time) AS last_at,
+           min(event_time) FILTER (WHERE action = 'dispense' AND status_after = 'dispensed')
+               AS dispensed_first,
+           max(event_time) FILTER (WHERE action = 'dispense' AND status_after = 'dispensed')
+               AS dispensed_last,
+           bool_or(action = 'undo' AND status_before = 'dispensed') AS undone
+    FROM steps GROUP BY facility_id, serial
+)
+SELECT facility_id, count(*), min(first_at), max(last_at),
+       count(*) FILTER (WHERE dispensed_first IS NOT NULL), min(dispensed_first),
+       max(dispensed_last), count(*) FILTER (WHERE dispensed_first IS NOT NULL AND undone)
+FROM per_pack GROUP BY facility_id
+"""
+
+
+async def batch_trace(
+    connection: Connection, principal: Principal, gtin: str, lot: str
+) -> BatchTrace:
+    header = await _batch(connection, gtin, lot)
+    own = None if principal.reads_everything else await _own(connection, principal)
+    query = _FORWARD.format(
+        own_c="AND c.facility_id = ANY(%(own)s)" if own is not None else "",
+        own_e="AND e.facility_id = ANY(%(own)s)" if own is not None else "",
+    )
+    params: dict[str, Any] = {"gtin": header.product.gtin, "lot": header.lot, "own": own}
+    rows = await (await connection.execute(query, params)).fetchall()
+    involved = bool(rows)
+    if not involved and own is not None:  # packs on their way to the caller reached no one yet
+        custody = _IN_CUSTODY.format(own=_OWN_CUSTODY)
+        involved = await (await connection.execute(custody, params)).fetchone() is not None
+    _ensure_involved(principal, header, involved)
+    sites = await places(connection, (row[0] for row in rows))
+    reached = [Reached(sites[r[0]], r[1], r[2], r[3]) for r in rows]
+    dispensers = [Dispenser(sites[r[0]], r[4], r[5], r[6], r[7]) for r in rows if r[4]]
+    return BatchTrace(
+        product=header.product,
+        lot=header.lot,
+        expiry=header.expiry,
+        owner=header.owner,
+        scope="all" if own is None else "own",
+        facilities=sorted(reached, key=lambda r: (r.first_at, r.facility.gln)),
+        dispensers=sorted(dispensers, key=lambda d: (-d.dispensed, d.facility.gln)),
+    )
+
+
+# --- backward trace -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    event_id: uuid.UUID
+    action: str
+    business_step: str
+    event_time: datetime
+    recorded_at: datetime
+    facility: Place | None
+    destination: Place | None
+    outcome: str  # ok, or warning (recorded despite a conflict, e.g. offline)
+    status_after: str | None
+    offline: bool
+
+
+@dataclass(frozen=True)
+class Origin:
+    organization: Organisation
+    facility: Place | None  # shown to inspectors and to the organisation itself
+    commissioned_at: datetime
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    status: str
+    in_transit: bool
+    facility: Place | None  # the holder (for a decommissioned pack: where that happened)
+    from_facility: Place | None
+    to_facility: Place | None
+
+
+@dataclass(frozen=True)
+class PackTrace:
+    product: Product
+    serial: str
+    lot: str
+    expiry: date
+    scope: Scope
+    origin: Origin
+    steps: list[Step]  # in the order they happened (event time), commissioning first
+    now: Whereabouts | None  # None when the pack is in another organisation's custody
+
+
+_PACK = """
+SELECT p.lot, b.expiry, pr.name, pr.name_fa, p.status, p.holder_id, p.transit_from_id,
+       p.transit_to_id, c.event_id, c.facility_id, c.event_time, c.recorded_at
+FROM packs p
+JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
+JOIN products pr ON pr.gtin = p.gtin
+JOIN events c ON c.event_id = p.commission_event_id
+WHERE p.gtin = %s AND p.serial = %s
+"""
+_STEPS = """
+SELECT event_id, action, facility_id, destination_id, event_time, recorded_at, outcome,
+       status_after, offline
+FROM pack_events
+WHERE gtin = %s AND serial = %s AND outcome <> 'refused'
+ORDER BY event_time, recorded_at
+"""
+
+
+async def pack_trace(
+    connection: Connection, principal: Principal, gtin: str, serial: str
+) -> PackTrace:
+    gtin = gtin_of(gtin)
+    row = await (await connection.execute(_PACK, (gtin, serial))).fetchone()
+    if row is None:
+        raise NotFound(f"No pack {serial} of GTIN {gtin}.")
+    (lot, expiry, name, name_fa, status, holder, source, destination) = row[0:8]
+    commission_id, commission_site, commissioned_at, commission_recorded = row[8:12]
+    own = None if principal.reads_everything else set(await _own(connection, principal))
+
+    def visible(*sites: uuid.UUID | None) -> bool:
+        return own is None or any(site in own for site in sites if site is not None)
+
+    events = await (await connection.execute(_STEPS, (gtin, serial))).fetchall()
+    events = [e for e in events if visible(e[2], e[3])]
+    custody_visible = visible(holder, source, destination)
+    if not (events or custody_visible or visible(commission_site)):
+        raise NotFound(f"No pack {serial} of GTIN {gtin}.")  # as if it did not exist
+    sites = await places(
+        connection,
+        [commission_site, holder, source, destination, *(e[2] for e in events)]
+        + [e[3] for e in events],
+    )
+    steps = [
+        Step(
+            event_id=commission_id,
+            action=Action.commission.value,
+            business_step=BUSINESS_STEP[Action.commission],
+            event_time=commissioned_at,
+            recorded_at=commission_recorded,
+            facility=sites[commission_site],
+            destination=None,
+            outcome="ok",
+            status_after="active",
+            offline=False,
+        )
+    ]
+    if not visible(commission_site):
+        steps = []
+    steps += [
+        Step(
+            event_id=e[0],
+            action=e[1],
+            business_step=BUSINESS_STEP[Action(e[1])],
+            event_time=e[4],
+            recorded_at=e[5],
+            facility=sites.get(e[2]),
+            destination=sites.get(e[3]) if e[3] else None,
+            outcome=e[6],
+            status_after=e[7],
+            offline=e[8],
+        )
+        for e in events
+    ]
+    now = Whereabouts(
+        status=status,
+        in_transit=destination is not None,
+        facility=sites.get(holder) if holder else None,
+        from_facility=sites.get(source) if source else None,
+        to_facility=sites.get(destination) if destination else None,
+    )
+    return PackTrace(
+        product=Product(gtin, name, name_fa),
+        serial=serial,
+        lot=lot,
+        expiry=expiry,
+        scope="all" if own is None else "own",
+        origin=Origin(
+            organization=sites[commission_site].organization,
+            facility=sites[commission_site] if visible(commission_site) else None,
+            commissioned_at=commissioned_at,
+        ),
+        steps=steps,
+        now=now if custody_visible else None,
+    )
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+async def _batch(connection: Connection, gtin: str, lot: str) -> BatchHeader:
+    gtin = gtin_of(gtin)
+    row = await (await connection.execute(_BATCH, (gtin, lot))).fetchone()
+    if row is None:
+        raise NotFound(f"No batch {lot} of GTIN {gtin}.")
+    return BatchHeader(
+        product=Product(gtin, row[2], row[3]),
+        lot=lot,
+        expiry=row[1],
+        owner=Organisation(*row[4:8]),
+        owner_id=row[0],
+    )
+
+
+async def _own(connection: Connection, principal: Principal) -> list[uuid.UUID]:
+    return await own_facilities(connection, principal.organization_id)
+
+
+def _ensure_involved(principal: Principal, header: BatchHeader, found: bool) -> None:
+    """A batch an organisation neither owns nor has handled is another organisation's: 404,
+    worded as for a batch that does not exist."""
+    if found or principal.may_read_organization(header.owner_id):
+        return
+    raise NotFound(f"No batch {header.lot} of GTIN {header.product.gtin}.")
