@@ -32,6 +32,7 @@ from app.events.routes import EventController
 from app.facilities.directory import FacilityDirectory
 from app.facilities.routes import FacilityController
 from app.health import health, ready
+from app.inventory.routes import InventoryController
 from app.organizations.routes import OrganizationController
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
@@ -84,6 +85,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             PackController,
             CodeController,
             TraceController,
+            InventoryController,
             pack_page,
             resolver_description,
             create_static_files_router(
