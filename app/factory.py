@@ -19,6 +19,7 @@ from openapi_ui_bundles import swagger_ui
 
 from app.access_log.middleware import AccessLogMiddleware
 from app.access_log.routes import AccessLogController
+from app.alerts.routes import AlertController
 from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
@@ -36,6 +37,7 @@ from app.inventory.routes import InventoryController
 from app.organizations.routes import OrganizationController
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
+from app.recalls.routes import RecallController
 from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page
 from app.settings import Settings
@@ -80,6 +82,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             AccessLogController,
             ProductController,
             BatchController,
+            RecallController,
+            AlertController,
             EventController,
             VerifyController,
             PackController,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -34,6 +34,15 @@ class Overlay(enum.StrEnum):
 
 
 FINAL_STATUSES = frozenset({PackStatus.stolen, PackStatus.destroyed})
+
+
+def pack_overlays(expiry: date, batch_overlay: str | None, today: date) -> frozenset[Overlay]:
+    """A pack's overlays: expired from its batch's expiry date, recalled or withdrawn from its
+    batch (set by a recall)."""
+    overlays = {Overlay.expired} if expiry < today else set()
+    if batch_overlay:
+        overlays.add(Overlay(batch_overlay))
+    return frozenset(overlays)
 
 
 class Pack(SQLModel, table=True):

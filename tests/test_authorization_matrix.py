@@ -145,6 +145,36 @@ CASES = [
         statuses(403, 403, 403, device=422) | {"pharmacy": 422, "hospital": 422},
         {"event_id": "{event_id}", "action": "dispense", "codes": f"(01){NEW_GTIN}(21)ABC"},
     ),
+    Case("list recalls", "GET", "/api/recalls", statuses(200, 200, 200)),
+    Case(
+        "issue recall",
+        "POST",
+        "/api/recalls",
+        # Allowed to issue: the order naming no batch is then refused (422).
+        statuses(403, 422, 403),
+        {
+            "gtin": NEW_GTIN,
+            "recall_class": "I",
+            "reason": "contamination",
+            "instructions": "return all stock",
+            "deadline": "2099-01-01",
+        },
+    ),
+    Case("missing recall", "GET", f"/api/recalls/{uuid.UUID(int=7)}", statuses(404, 404, 404)),
+    Case(
+        "acknowledge missing recall",
+        "POST",
+        f"/api/recalls/{uuid.UUID(int=7)}/acknowledge",
+        statuses(403, 403, 404),
+    ),
+    Case("list alerts", "GET", "/api/alerts", statuses(200, 200, 200)),
+    Case(
+        "triage missing alert",
+        "POST",
+        f"/api/alerts/{uuid.UUID(int=7)}/status",
+        statuses(403, 404, 404),
+        {"status": "investigating"},
+    ),
 ]
 
 

@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.alerts.engine import AlertDraft, raise_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Forbidden, InvalidInput
 from app.events import store
 from app.events.store import Connection, PackRow
 from app.events.transitions import MOVES, Context, Decision, PackState, decide
 from app.facilities.directory import FacilityDirectory, Site, acting_site, registered_site
+from models.alerts import AlertCode
 from models.base import utcnow
 from models.codes import CodeError, PackCode, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Outcome
 from models.identity import Role
-from models.packs import Overlay, PackStatus
+from models.packs import PackStatus, pack_overlays
 
 MAX_CODES = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -72,6 +74,7 @@ class _Work:
     results: list[dict[str, Any]] = field(default_factory=list)
     pack_events: list[list[Any]] = field(default_factory=list)
     updates: list[list[Any]] = field(default_factory=list)
+    alerts: list[AlertDraft] = field(default_factory=list)
     conflict: bool = False
 
 
@@ -98,7 +101,7 @@ async def record(
         async with connection.transaction():
             packs = await store.lock_packs(connection, keys)
             unknown_gtins = {gtin for gtin, serial in keys if (gtin, serial) not in packs}
-            products = await store.known_products(connection, unknown_gtins)
+            products = await store.product_owners(connection, unknown_gtins)
             ctx = Context(
                 action=request.action,
                 facility_id=facility.id,
@@ -110,6 +113,7 @@ async def record(
                 ),
             )
             work = _work(request.codes, codes, packs, products, ctx)
+            alerts = await worth_raising(connection, work.alerts, facility.id, request.action)
             status_code, body = _answer(request, facility, destination, event_time, work)
             event_row = [
                 request.event_id,
@@ -134,6 +138,7 @@ async def record(
             for row in work.updates:
                 row[6:6] = [request.event_id]
             await store.update_packs(connection, work.updates)
+            await raise_alerts(connection, directory, request.event_id, alerts, now)
     except _AlreadyRecorded:
         # A retry of an event already recorded (or racing its twin): answer as the first did.
         stored = await store.stored_event(connection, request.event_id)
@@ -160,7 +165,7 @@ def _work(
     texts: Sequence[str],
     codes: Sequence[PackCode | str],
     packs: dict[tuple[str, str], PackRow],
-    products: set[str],
+    products: dict[str, uuid.UUID],
     ctx: Context,
 ) -> _Work:
     work = _Work()
@@ -314,14 +319,29 @@ def _result(
     }
 
 
-def _unknown(work: _Work, text: str, code: PackCode, ctx: Context, products: set[str]) -> None:
+def _unknown(
+    work: _Work, text: str, code: PackCode, ctx: Context, products: dict[str, uuid.UUID]
+) -> None:
     if code.gtin not in products:
         reason = f"unknown product: GTIN {code.gtin} is not registered"
+        alert = AlertCode.unknown_product
     else:
         reason = f"unknown serial: no pack {code.serial} of GTIN {code.gtin} was commissioned"
+        alert = AlertCode.unknown_serial
     reason += " — suspected falsified pack: do not supply it, set it aside and report it"
     outcome = Outcome.warning if ctx.offline else Outcome.refused
     work.results.append(_result(text, code, outcome, "unknown", reason))
+    work.alerts.append(
+        AlertDraft(
+            alert,
+            f"{ctx.action.value}: {reason}",
+            ctx.facility_id,
+            code.gtin,
+            code.serial,
+            code.lot,
+            owner_id=products.get(code.gtin),
+        )
+    )
     work.pack_events.append(
         _pack_event(code.gtin, code.serial or "", ctx, outcome, None, None, reason)
     )
@@ -335,18 +355,36 @@ def _apply(work: _Work, text: str, code: PackCode, pack: PackRow, ctx: Context) 
         transit_to_id=pack.transit_to_id,
         status_facility_id=pack.status_facility_id,
         status_at=pack.status_at,
-        overlays=frozenset({Overlay.expired} if pack.expiry < ctx.event_time.date() else ()),
+        overlays=pack_overlays(pack.expiry, pack.overlay, ctx.event_time.date()),
     )
     mismatch = _register_mismatch(code, pack)
     decision: Decision
     if mismatch and not ctx.offline:
-        decision = Decision(Outcome.refused, mismatch, state)
+        decision = Decision(Outcome.refused, mismatch[1], state, alert=mismatch[0])
     else:
         decision = decide(state, ctx)
         if mismatch:
-            decision = Decision(Outcome.warning, f"{mismatch}; {decision.reason}", decision.state)
+            decision = Decision(
+                Outcome.warning,
+                f"{mismatch[1]}; {decision.reason}",
+                decision.state,
+                alert=mismatch[0],
+            )
     work.conflict |= decision.conflict
     new = decision.state
+    if decision.alert is not None:
+        work.alerts.append(
+            AlertDraft(
+                decision.alert,
+                f"{ctx.action.value}: {decision.reason}",
+                ctx.facility_id,
+                pack.gtin,
+                pack.serial,
+                pack.lot,
+                related=(pack.holder_id, pack.status_facility_id, pack.transit_from_id),
+                owner_id=pack.owner_id,
+            )
+        )
     work.results.append(_result(text, code, decision.outcome, new.status.value, decision.reason))
     work.pack_events.append(
         _pack_event(
@@ -369,15 +407,15 @@ def _apply(work: _Work, text: str, code: PackCode, pack: PackRow, ctx: Context) 
         )
 
 
-def _register_mismatch(code: PackCode, pack: PackRow) -> str | None:
+def _register_mismatch(code: PackCode, pack: PackRow) -> tuple[AlertCode, str] | None:
     """A code whose batch or expiry differs from the register (EU FMD alerts A68 and A52)."""
     if code.lot is not None and code.lot != pack.lot:
-        return (
+        return AlertCode.batch_mismatch, (
             f"batch mismatch: the code says lot {code.lot}, the register says {pack.lot} — "
             "check the scanner's set-up, else suspect a falsified pack"
         )
     if code.expiry is not None and code.expiry != pack.expiry:
-        return (
+        return AlertCode.expiry_mismatch, (
             f"expiry mismatch: the code says {code.expiry.isoformat()}, the register says "
             f"{pack.expiry.isoformat()}"
         )

@@ -29,6 +29,9 @@ class PackRow:
     status_facility_id: uuid.UUID | None
     status_at: datetime
     expiry: date
+    overlay: str | None  # the batch's recall or withdrawal
+    owner_id: uuid.UUID  # the batch's owner
+    container_sscc: str | None
 
 
 # The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
@@ -37,7 +40,8 @@ class PackRow:
 # deadlocking.
 _LOCK_PACKS = """
 SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
-       p.status_facility_id, p.status_at, b.expiry
+       p.status_facility_id, p.status_at, b.expiry, b.overlay, b.organization_id,
+       p.container_sscc
 FROM packs p
 JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
   ON p.gtin = wanted.gtin AND p.serial = wanted.serial
@@ -45,7 +49,7 @@ JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
 ORDER BY p.gtin, p.serial
 FOR UPDATE OF p
 """
-_KNOWN_PRODUCTS = "SELECT gtin FROM products WHERE gtin = ANY(%s::char(14)[])"
+_KNOWN_PRODUCTS = "SELECT gtin, organization_id FROM products WHERE gtin = ANY(%s::char(14)[])"
 _INSERT_EVENT = """
 INSERT INTO events (event_id, action, business_step, facility_id, destination_id, actor_kind,
                     actor_id, event_time, recorded_at, offline, payload_hash, response)
@@ -74,29 +78,17 @@ async def lock_packs(
         return {}
     cursor = await connection.execute(_LOCK_PACKS, ([k[0] for k in keys], [k[1] for k in keys]))
     packs = {}
-    for (
-        gtin,
-        serial,
-        lot,
-        status,
-        holder,
-        source,
-        target,
-        at,
-        status_at,
-        expiry,
-    ) in await cursor.fetchall():
-        packs[(gtin, serial)] = PackRow(
-            gtin, serial, lot, PackStatus(status), holder, source, target, at, status_at, expiry
-        )
+    for row in await cursor.fetchall():
+        packs[(row[0], row[1])] = PackRow(row[0], row[1], row[2], PackStatus(row[3]), *row[4:])
     return packs
 
 
-async def known_products(connection: Connection, gtins: set[str]) -> set[str]:
+async def product_owners(connection: Connection, gtins: set[str]) -> dict[str, uuid.UUID]:
+    """The owner of each registered product among `gtins`."""
     if not gtins:
-        return set()
+        return {}
     cursor = await connection.execute(_KNOWN_PRODUCTS, (list(gtins),))
-    return {row[0] for row in await cursor.fetchall()}
+    return {gtin: owner for gtin, owner in await cursor.fetchall()}
 
 
 async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:

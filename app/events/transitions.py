@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from models.alerts import AlertCode
 from models.events import Action, Outcome
 from models.packs import FINAL_STATUSES, Overlay, PackStatus
 
@@ -76,6 +77,7 @@ class Decision:
     reason: str
     state: PackState  # the state after the event (unchanged when nothing applies)
     conflict: bool = False  # refused because of the pack's state (HTTP 409), not the input
+    alert: AlertCode | None = None  # the risk this signals, if any
 
 
 @dataclass(frozen=True)
@@ -108,15 +110,23 @@ def _ok(state: PackState, reason: str = "") -> Decision:
 
 
 def _refuse(
-    state: PackState, ctx: Context, reason: str, *, apply: PackState | None = None
+    state: PackState,
+    ctx: Context,
+    reason: str,
+    alert: AlertCode,
+    *,
+    apply: PackState | None = None,
 ) -> Decision:
     """Online: refused, nothing changes. Offline: the event happened anyway; record it with a
-    warning and apply `apply` when given."""
+    warning and apply `apply` when given. Either way the conflict raises `alert`."""
     if ctx.offline:
         return Decision(
-            Outcome.warning, f"recorded offline despite a conflict: {reason}", apply or state
+            Outcome.warning,
+            f"recorded offline despite a conflict: {reason}",
+            apply or state,
+            alert=alert,
         )
-    return Decision(Outcome.refused, reason, state, conflict=True)
+    return Decision(Outcome.refused, reason, state, conflict=True, alert=alert)
 
 
 def _custody_note(state: PackState, ctx: Context) -> str:
@@ -142,7 +152,10 @@ def _move(state: PackState, ctx: Context) -> Decision:
     )
     if state.status is not PackStatus.active:
         return _refuse(
-            state, ctx, f"the pack is {state.status.value}; only active packs can be {verb}"
+            state,
+            ctx,
+            f"the pack is {state.status.value}; only active packs can be {verb}",
+            AlertCode.inactive_pack,
         )
     if state.transit_to_id is not None:
         return _refuse(
@@ -150,10 +163,11 @@ def _move(state: PackState, ctx: Context) -> Decision:
             ctx,
             f"the pack is already in transit to {ctx.name(state.transit_to_id)}; "
             "it must be received before it is shipped again",
+            AlertCode.not_held_here,
             apply=moved,
         )
     if state.holder_id != ctx.facility_id:
-        return _refuse(state, ctx, _custody_note(state, ctx), apply=moved)
+        return _refuse(state, ctx, _custody_note(state, ctx), AlertCode.not_held_here, apply=moved)
     if state.overlays and ctx.action is Action.ship:
         return Decision(
             Outcome.warning, f"shipped although the pack is {_overlay_text(state.overlays)}", moved
@@ -169,6 +183,7 @@ def _receive(state: PackState, ctx: Context) -> Decision:
             ctx,
             f"the pack is {state.status.value}; a decommissioned pack cannot re-enter the "
             "supply chain",
+            AlertCode.stolen_pack if state.status is PackStatus.stolen else AlertCode.inactive_pack,
         )
     if state.holder_id == ctx.facility_id:
         return Decision(Outcome.warning, "already received here", state)
@@ -180,11 +195,13 @@ def _receive(state: PackState, ctx: Context) -> Decision:
             f"received here, but it was shipped from {ctx.name(state.transit_from_id)} to "
             f"{ctx.name(state.transit_to_id)}",
             received,
+            alert=AlertCode.receipt_discrepancy,
         )
     return Decision(
         Outcome.warning,
         f"received without a recorded shipment; it was registered at {ctx.name(state.holder_id)}",
         received,
+        alert=AlertCode.receipt_discrepancy,
     )
 
 
@@ -204,12 +221,20 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
     when = state.status_at.date().isoformat()
     if state.status is target:
         if state.status_facility_id == ctx.facility_id:
-            return Decision(Outcome.warning, f"already {verb} here on {when}", state)
+            # Usually a double scan at the counter: a warning; the service raises an alert only
+            # when it keeps happening.
+            return Decision(
+                Outcome.warning,
+                f"already {verb} here on {when}",
+                state,
+                alert=AlertCode.repeat_decommission,
+            )
         return _refuse(
             state,
             ctx,
             f"already {verb} at {ctx.name(state.status_facility_id)} on {when}: the code may be "
             "cloned; do not supply this pack, set it aside and report it",
+            AlertCode.cloned_code,
         )
     if state.status in FINAL_STATUSES:
         return _refuse(
@@ -217,6 +242,7 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
             ctx,
             f"the pack was {state.status.value} on {when}; this is final: do not supply it, "
             "set it aside and report it",
+            AlertCode.stolen_pack if state.status is PackStatus.stolen else AlertCode.inactive_pack,
         )
     if state.status is not PackStatus.active:
         return _refuse(
@@ -224,17 +250,23 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
             ctx,
             f"the pack is {state.status.value} (at {ctx.name(state.status_facility_id)} on "
             f"{when}); only an active pack can be {verb}",
+            AlertCode.inactive_pack,
         )
     if ctx.action in SUPPLY and state.overlays:
         return _refuse(
             state,
             ctx,
             f"the pack is {_overlay_text(state.overlays)}; it must not be {verb}",
+            AlertCode.expired_pack
+            if state.overlays == {Overlay.expired}
+            else AlertCode.recalled_pack,
             apply=applied,
         )
     note = _custody_note(state, ctx)
     if note and ctx.action in LEAVES_CHAIN:
-        return Decision(Outcome.warning, f"{verb}, but {note}", applied)
+        return Decision(
+            Outcome.warning, f"{verb}, but {note}", applied, alert=AlertCode.not_held_here
+        )
     return _ok(applied)
 
 
@@ -249,15 +281,23 @@ def _undo(state: PackState, ctx: Context) -> Decision:
     if state.status is PackStatus.active:
         return Decision(Outcome.warning, "the pack is already active; nothing to undo", state)
     if state.status in FINAL_STATUSES:
-        return _refuse(state, ctx, f"the pack was {state.status.value} on {when}; this is final")
+        return _refuse(
+            state,
+            ctx,
+            f"the pack was {state.status.value} on {when}; this is final",
+            AlertCode.refused_change,
+        )
     if ctx.action is Action.unlock and state.status is not PackStatus.locked:
-        return _refuse(state, ctx, f"the pack is {state.status.value}, not locked")
+        return _refuse(
+            state, ctx, f"the pack is {state.status.value}, not locked", AlertCode.refused_change
+        )
     if state.status_facility_id != ctx.facility_id:
         return _refuse(
             state,
             ctx,
             f"the pack was {state.status.value} at {ctx.name(state.status_facility_id)}; only "
             "that facility can undo it",
+            AlertCode.refused_change,
         )
     if state.status in UNDO_WITHIN_WINDOW:
         if ctx.event_time - state.status_at > UNDO_WINDOW:
@@ -266,11 +306,13 @@ def _undo(state: PackState, ctx: Context) -> Decision:
                 ctx,
                 f"the pack was {state.status.value} on {when}, more than 10 days ago; it can no "
                 "longer be undone",
+                AlertCode.refused_change,
             )
         if state.overlays:
             return _refuse(
                 state,
                 ctx,
                 f"the pack is {_overlay_text(state.overlays)}; it cannot return to saleable stock",
+                AlertCode.refused_change,
             )
     return _ok(reactivated)

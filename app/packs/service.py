@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.codes import CodeError, PackCode, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Event, PackEvent
 from models.identity import Facility
-from models.packs import Overlay, Pack
+from models.packs import Overlay, Pack, pack_overlays
 
 Connection = psycopg.AsyncConnection[Any]
 
@@ -57,7 +57,7 @@ async def pack_view(
 
 # One round trip for a known pack: the hot path of every scan, in plain SQL.
 _PACK_VIEW = """
-SELECT p.status, p.status_at, b.lot, b.expiry,
+SELECT p.status, p.status_at, b.lot, b.expiry, b.overlay,
        pr.name, pr.name_fa, pr.generic_name, pr.form, pr.strength, pr.pack_size,
        h.gln, h.name, h.organization_id,
        f.gln, f.name, f.organization_id,
@@ -83,10 +83,10 @@ async def view(connection: Connection, principal: Principal | None, code: PackCo
     row = await (await connection.execute(_PACK_VIEW, (code.gtin, code.serial))).fetchone()
     if row is None:
         return await _unknown_part(connection, code)
-    status, status_at, lot, expiry = row[0:4]
-    product = dict(zip(PRODUCT_FIELDS, row[4:10], strict=True))
-    holder, source, destination = row[10:13], row[13:16], row[16:19]
-    overlays = [Overlay.expired.value] if expiry < utcnow().date() else []
+    status, status_at, lot, expiry, batch_overlay = row[0:5]
+    product = dict(zip(PRODUCT_FIELDS, row[5:11], strict=True))
+    holder, source, destination = row[11:14], row[14:17], row[17:20]
+    overlays = sorted(o.value for o in pack_overlays(expiry, batch_overlay, utcnow().date()))
     reasons = []
     if code.lot is not None and code.lot != lot:
         reasons.append(f"batch mismatch: the code says lot {code.lot}, the register says {lot}")
@@ -95,7 +95,9 @@ async def view(connection: Connection, principal: Principal | None, code: PackCo
             f"expiry mismatch: the code says {code.expiry.isoformat()}, "
             f"the register says {expiry.isoformat()}"
         )
-    if overlays:
+    if batch_overlay:
+        reasons.append(f"batch {lot} {batch_overlay}: do not supply; follow the recall notice")
+    if Overlay.expired.value in overlays:
         reasons.append(f"expired on {expiry.isoformat()}: do not supply")
     if status != "active" and not reasons:
         reasons.append(f"{status} on {status_at.date().isoformat()}")

@@ -36,6 +36,11 @@ _VERDICTS = {
                        "سازمان غذا و دارو گزارش دهید."),
     "expired": Verdict("danger", "Expired: do not use this medicine.",
                        "تاریخ مصرف گذشته است: این دارو را مصرف نکنید."),
+    "recalled": Verdict("danger",
+                        "Recalled: this batch has been recalled by the Food and Drug "
+                        "Organization. Do not use it; return it to your pharmacy.",
+                        "فراخوان شده: سازمان غذا و دارو این سری ساخت را فراخوان کرده است. "
+                        "مصرف نکنید و آن را به داروخانه برگردانید."),
 }  # fmt: skip
 _MISMATCH = Verdict(
     "danger",
@@ -81,7 +86,9 @@ async def patient_view(connection: psycopg.AsyncConnection[Any], link: str) -> P
     if code.serial is None:
         raise InvalidInput("This link names a product, not a pack: scan the pack's own code.")
     view = await packs.view(connection, None, code)
-    if "expired" in view.overlays:
+    if "recalled" in view.overlays or "withdrawn" in view.overlays:
+        verdict = _VERDICTS["recalled"]
+    elif "expired" in view.overlays:
         verdict = _VERDICTS["expired"]
     elif "mismatch" in view.reason:
         verdict = _MISMATCH

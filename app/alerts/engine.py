@@ -1,0 +1,109 @@
+"""Raising alerts from what the event service decided: written in the event's own transaction,
+so an alert exists exactly when its event does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from app.facilities.directory import FacilityDirectory
+from models.alerts import SEVERITY, AlertCode, AlertStatus
+from models.events import Action
+
+Connection = psycopg.AsyncConnection[Any]
+
+# A repeated decommission at the same facility is usually a double scan at the counter: the
+# first repeat is a warning only; the next ones raise an alert.
+REPEATS_BEFORE_ALERT = 1
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    code: AlertCode
+    message: str
+    facility_id: uuid.UUID
+    gtin: str | None = None
+    serial: str | None = None
+    lot: str | None = None
+    # Facilities whose organisations are involved (holder, last decommissioning site, …).
+    related: tuple[uuid.UUID | None, ...] = ()
+    owner_id: uuid.UUID | None = None  # the batch's or product's owner
+
+
+_PRIOR_REPEATS = """
+SELECT pe.gtin, pe.serial, count(*)
+FROM pack_events pe
+JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
+  ON pe.gtin = wanted.gtin AND pe.serial = wanted.serial
+WHERE pe.facility_id = %s AND pe.action = %s AND pe.outcome = 'warning'
+  AND pe.status_before = pe.status_after
+GROUP BY pe.gtin, pe.serial
+"""
+_INSERT = """
+INSERT INTO alerts (id, code, severity, status, message, gtin, serial, lot, event_id,
+                    facility_id, organization_ids, raised_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+async def worth_raising(
+    connection: Connection, drafts: Sequence[AlertDraft], facility_id: uuid.UUID, action: Action
+) -> list[AlertDraft]:
+    """The drafts that become alerts: all but the first repeats of a decommission here."""
+    repeats = [d for d in drafts if d.code is AlertCode.repeat_decommission]
+    if not repeats:
+        return list(drafts)
+    cursor = await connection.execute(
+        _PRIOR_REPEATS,
+        ([d.gtin for d in repeats], [d.serial for d in repeats], facility_id, action.value),
+    )
+    prior = {(gtin, serial): count for gtin, serial, count in await cursor.fetchall()}
+    return [
+        d
+        for d in drafts
+        if d.code is not AlertCode.repeat_decommission
+        or prior.get((d.gtin, d.serial), 0) >= REPEATS_BEFORE_ALERT
+    ]
+
+
+async def raise_alerts(
+    connection: Connection,
+    directory: FacilityDirectory,
+    event_id: uuid.UUID,
+    drafts: Sequence[AlertDraft],
+    now: datetime,
+) -> None:
+    rows = []
+    for draft in drafts:
+        organizations = []
+        for site_id in (draft.facility_id, *draft.related):
+            site = await directory.by_id(connection, site_id) if site_id else None
+            if site is not None and site.organization_id not in organizations:
+                organizations.append(site.organization_id)
+        if draft.owner_id is not None and draft.owner_id not in organizations:
+            organizations.append(draft.owner_id)
+        rows.append(
+            (
+                uuid.uuid4(),
+                draft.code.value,
+                SEVERITY[draft.code].value,
+                AlertStatus.new.value,
+                draft.message[:500],
+                draft.gtin,
+                draft.serial[:20] if draft.serial else None,
+                draft.lot,
+                event_id,
+                draft.facility_id,
+                organizations,
+                now,
+                now,
+            )
+        )
+    if rows:
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_INSERT, rows)

@@ -1,0 +1,353 @@
+"""Recalls and withdrawals: an inspector names batches (or a whole product); every pack of them
+gets the `recalled` / `withdrawn` overlay at once (it is the batch's overlay, one update however
+many packs), supplying them is refused from then on, every current holder gets a notice to
+acknowledge, and progress follows each pack until all are accounted for."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from app.auth.principal import Principal
+from app.errors import Conflict, InvalidInput, NotFound
+from app.scoping import checked_key
+from models.base import utcnow
+from models.gs1 import normalize_gtin
+from models.identity import Role
+from models.recalls import RecallClass, RecallKind
+
+Connection = psycopg.AsyncConnection[Any]
+
+# Where each affected pack stands. A pack is accounted for once its fate under the recall is
+# settled; `at_holder` and `in_transit` packs are still saleable stock in the chain, and stolen
+# packs are lost.
+CATEGORIES = (
+    "at_holder",
+    "in_transit",
+    "quarantined",
+    "returning",
+    "returned",
+    "destroyed",
+    "supplied_before_recall",
+    "supplied_after_recall",
+    "stolen",
+)
+UNACCOUNTED = frozenset({"at_holder", "in_transit", "stolen"})
+SUPPLIED = "('dispensed', 'exported', 'sample', 'free_sample', 'checked_out')"
+
+# One CASE decides every pack's category; `where` is each facility the pack is tied to (the
+# holder, the destination in transit, or where it was supplied or destroyed).
+_CATEGORISED = f"""
+SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
+       coalesce(p.transit_to_id, p.holder_id, p.status_facility_id) AS where_id,
+       CASE
+         WHEN p.status = 'destroyed' THEN 'destroyed'
+         WHEN p.status = 'stolen' THEN 'stolen'
+         WHEN p.status IN {SUPPLIED} AND p.status_at < r.issued_at THEN 'supplied_before_recall'
+         WHEN p.status IN {SUPPLIED} THEN 'supplied_after_recall'
+         WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = b.organization_id
+           THEN 'returning'
+         WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
+         WHEN holder.organization_id = b.organization_id THEN 'returned'
+         WHEN p.status = 'locked' THEN 'quarantined'
+         ELSE 'at_holder'
+       END AS category
+FROM recalls r
+JOIN recall_batches rb ON rb.recall_id = r.id
+JOIN batches b ON b.gtin = rb.gtin AND b.lot = rb.lot
+JOIN packs p ON p.gtin = rb.gtin AND p.lot = rb.lot
+LEFT JOIN facilities holder ON holder.id = p.holder_id
+LEFT JOIN facilities dest ON dest.id = p.transit_to_id
+WHERE r.id = %(recall)s
+"""  # noqa: S608 (composed of constants only, like the two below)
+_PROGRESS = f"""
+SELECT c.category, f.gln, f.name, f.province, o.name AS organization, f.organization_id,
+       count(*) AS packs
+FROM ({_CATEGORISED}) c
+LEFT JOIN facilities f ON f.id = c.where_id
+LEFT JOIN organizations o ON o.id = f.organization_id
+WHERE %(organization)s::uuid IS NULL OR f.organization_id = %(organization)s::uuid
+GROUP BY c.category, f.gln, f.name, f.province, o.name, f.organization_id
+"""  # noqa: S608
+_PACKS = f"""
+SELECT c.gtin, c.serial, c.lot, c.status, c.status_at, c.category,
+       f.gln AS facility_gln, f.name AS facility_name, f.province
+FROM ({_CATEGORISED}) c
+LEFT JOIN facilities f ON f.id = c.where_id
+WHERE (%(category)s::text IS NULL OR c.category = %(category)s::text)
+  AND (%(organization)s::uuid IS NULL OR f.organization_id = %(organization)s::uuid)
+  AND (c.gtin, c.serial) > (%(after_gtin)s, %(after_serial)s)
+ORDER BY c.gtin, c.serial
+LIMIT %(limit)s
+"""  # noqa: S608
+_NOTIFY = """
+INSERT INTO recall_notices (recall_id, facility_id, organization_id, packs_at_notice,
+                            notified_at)
+SELECT %(recall)s, f.id, f.organization_id, count(*), %(now)s
+FROM recall_batches rb
+JOIN packs p ON p.gtin = rb.gtin AND p.lot = rb.lot
+JOIN facilities f ON f.id = coalesce(p.transit_to_id, p.holder_id)
+WHERE rb.recall_id = %(recall)s AND p.status IN ('active', 'locked')
+GROUP BY f.id, f.organization_id
+"""
+_NOTICES = """
+SELECT f.gln, f.name, o.name AS organization, n.organization_id, n.packs_at_notice,
+       n.notified_at, n.acknowledged_at
+FROM recall_notices n
+JOIN facilities f ON f.id = n.facility_id
+JOIN organizations o ON o.id = n.organization_id
+WHERE n.recall_id = %(recall)s
+  AND (%(organization)s::uuid IS NULL OR n.organization_id = %(organization)s::uuid)
+ORDER BY f.gln
+"""
+_RECALL = """
+SELECT r.id, r.kind, r.recall_class, r.gtin, r.whole_product, r.reason, r.instructions,
+       r.deadline, r.issued_at, pr.name AS product, pr.name_fa AS product_fa,
+       pr.organization_id AS owner_id,
+       array_agg(rb.lot ORDER BY rb.lot) AS lots
+FROM recalls r
+JOIN products pr ON pr.gtin = r.gtin
+JOIN recall_batches rb ON rb.recall_id = r.id
+WHERE r.id = %s
+GROUP BY r.id, pr.gtin
+"""
+
+
+@dataclass(frozen=True)
+class RecallOrder:
+    kind: RecallKind
+    recall_class: RecallClass
+    gtin: str
+    lots: Sequence[str]
+    whole_product: bool
+    reason: str
+    instructions: str
+    deadline: date
+
+
+async def issue(connection: Connection, principal: Principal, order: RecallOrder) -> uuid.UUID:
+    gtin = checked_key(normalize_gtin, order.gtin, "gtin")
+    if order.whole_product == bool(order.lots):
+        raise InvalidInput(
+            "lots: name the recalled batches, or set whole_product (not both).", field="lots"
+        )
+    now = utcnow()
+    if order.deadline < now.date():
+        raise InvalidInput("deadline: in the past.", field="deadline")
+    recall_id = uuid.uuid4()
+    async with connection.transaction():
+        product = await (
+            await connection.execute("SELECT 1 FROM products WHERE gtin = %s", (gtin,))
+        ).fetchone()
+        if product is None:
+            raise InvalidInput(f"gtin: no product with GTIN {gtin} is registered.", field="gtin")
+        # Locked, so that two recalls of one batch at once cannot both pass the check below.
+        cursor = await connection.execute(
+            "SELECT lot, recall_id FROM batches WHERE gtin = %s"
+            " AND (%s OR lot = ANY(%s)) ORDER BY lot FOR UPDATE",
+            (gtin, order.whole_product, list(order.lots)),
+        )
+        batches = dict(await cursor.fetchall())
+        missing = sorted(set(order.lots) - batches.keys())
+        if missing:
+            raise InvalidInput(f"lots: no batch {', '.join(missing)} of GTIN {gtin}.", field="lots")
+        if not batches:
+            raise InvalidInput(f"gtin: product {gtin} has no batches to recall.", field="gtin")
+        already = sorted(lot for lot, recall in batches.items() if recall is not None)
+        if already:
+            raise Conflict(f"batch {', '.join(already)} of GTIN {gtin} is already recalled.")
+        await connection.execute(
+            "INSERT INTO recalls (id, kind, recall_class, gtin, whole_product, reason,"
+            " instructions, deadline, issued_by, issued_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                recall_id,
+                order.kind.value,
+                order.recall_class.value,
+                gtin,
+                order.whole_product,
+                order.reason,
+                order.instructions,
+                order.deadline,
+                principal.id,
+                now,
+            ),
+        )
+        await connection.execute(
+            "INSERT INTO recall_batches (recall_id, gtin, lot) SELECT %s, %s, unnest(%s::text[])",
+            (recall_id, gtin, sorted(batches)),
+        )
+        overlay = "recalled" if order.kind is RecallKind.recall else "withdrawn"
+        await connection.execute(
+            "UPDATE batches SET overlay = %s, recall_id = %s WHERE gtin = %s AND lot = ANY(%s)",
+            (overlay, recall_id, gtin, sorted(batches)),
+        )
+        await connection.execute(_NOTIFY, {"recall": recall_id, "now": now})
+    return recall_id
+
+
+async def recall_details(
+    connection: Connection, principal: Principal, recall_id: uuid.UUID
+) -> dict[str, Any]:
+    """The recall, its notices and its progress, as far as the caller may see them: inspectors
+    and the product's owner see everything; a holder sees its own facilities."""
+    recall = await _visible_recall(connection, principal, recall_id)
+    scope = _holder_scope(principal, recall)
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_PROGRESS, {"recall": recall_id, "organization": scope})
+        rows = await cursor.fetchall()
+        await cursor.execute(_NOTICES, {"recall": recall_id, "organization": scope})
+        notices = await cursor.fetchall()
+    totals = dict.fromkeys(CATEGORIES, 0)
+    by_facility: dict[str | None, dict[str, Any]] = {}
+    for row in rows:
+        totals[row["category"]] += row["packs"]
+        site = by_facility.setdefault(
+            row["gln"],
+            {
+                "gln": row["gln"],
+                "name": row["name"],
+                "organization": row["organization"],
+                "province": row["province"],
+                "packs": dict.fromkeys(CATEGORIES, 0),
+            },
+        )
+        site["packs"][row["category"]] += row["packs"]
+    unaccounted = sum(totals[c] for c in UNACCOUNTED)
+    recall.pop("owner_id")
+    return {
+        **recall,
+        "progress": {
+            "affected": sum(totals.values()),
+            **totals,
+            "unaccounted_for": unaccounted,
+            "all_accounted_for": unaccounted == 0,
+        },
+        "facilities": sorted(by_facility.values(), key=lambda s: s["gln"] or ""),
+        "notices": [{k: v for k, v in n.items() if k != "organization_id"} for n in notices],
+    }
+
+
+async def recall_packs(
+    connection: Connection,
+    principal: Principal,
+    recall_id: uuid.UUID,
+    category: str | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    if category is not None and category not in CATEGORIES:
+        raise InvalidInput(f"category: one of {', '.join(CATEGORIES)}.", field="category")
+    recall = await _visible_recall(connection, principal, recall_id)
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            _PACKS,
+            {
+                "recall": recall_id,
+                "category": category,
+                "organization": _holder_scope(principal, recall),
+                "after_gtin": after[0] if after else "",
+                "after_serial": after[1] if after else "",
+                "limit": limit,
+            },
+        )
+        return await cursor.fetchall()
+
+
+async def list_recalls(connection: Connection, principal: Principal) -> list[dict[str, Any]]:
+    """Inspectors see every recall; an organisation those of its products and those it was
+    notified of."""
+    everything = principal.reads_everything
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            """
+            SELECT r.id, r.kind, r.recall_class, r.gtin, pr.name AS product, r.whole_product,
+                   r.deadline, r.issued_at,
+                   (SELECT array_agg(lot ORDER BY lot) FROM recall_batches
+                    WHERE recall_id = r.id) AS lots,
+                   (SELECT count(*) FROM recall_notices n WHERE n.recall_id = r.id
+                      AND n.organization_id = %(org)s AND n.acknowledged_at IS NULL)
+                     AS awaiting_my_acknowledgement
+            FROM recalls r JOIN products pr ON pr.gtin = r.gtin
+            WHERE %(everything)s OR pr.organization_id = %(org)s
+               OR EXISTS (SELECT 1 FROM recall_notices n
+                          WHERE n.recall_id = r.id AND n.organization_id = %(org)s)
+            ORDER BY r.issued_at DESC
+            """,
+            {"everything": everything, "org": principal.organization_id},
+        )
+        return await cursor.fetchall()
+
+
+async def acknowledge(
+    connection: Connection, principal: Principal, recall_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The caller's organisation acknowledges the notices of its facilities (a user bound to a
+    facility, that facility's only)."""
+    await _visible_recall(connection, principal, recall_id)
+    cursor = await connection.execute(
+        "UPDATE recall_notices SET acknowledged_at = %s, acknowledged_by = %s"
+        " WHERE recall_id = %s AND organization_id = %s AND acknowledged_at IS NULL"
+        " AND (%s::uuid IS NULL OR facility_id = %s::uuid) RETURNING facility_id",
+        (
+            utcnow(),
+            principal.id,
+            recall_id,
+            principal.organization_id,
+            principal.facility_id,
+            principal.facility_id,
+        ),
+    )
+    if not await cursor.fetchall():
+        pending = await (
+            await connection.execute(
+                "SELECT count(*) FROM recall_notices WHERE recall_id = %s AND organization_id = %s",
+                (recall_id, principal.organization_id),
+            )
+        ).fetchone()
+        if not pending or pending[0] == 0:
+            raise Conflict("Your organisation has no notice of this recall to acknowledge.")
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            _NOTICES, {"recall": recall_id, "organization": principal.organization_id}
+        )
+        return [
+            {k: v for k, v in n.items() if k != "organization_id"} for n in await cursor.fetchall()
+        ]
+
+
+async def _visible_recall(
+    connection: Connection, principal: Principal, recall_id: uuid.UUID
+) -> dict[str, Any]:
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_RECALL, (recall_id,))
+        recall = await cursor.fetchone()
+    if recall is None:
+        raise NotFound("No recall with this id.")
+    if principal.reads_everything or recall["owner_id"] == principal.organization_id:
+        return recall
+    notified = await (
+        await connection.execute(
+            "SELECT 1 FROM recall_notices WHERE recall_id = %s AND organization_id = %s",
+            (recall_id, principal.organization_id),
+        )
+    ).fetchone()
+    if notified is None:
+        raise NotFound("No recall with this id.")
+    return recall
+
+
+def _holder_scope(principal: Principal, recall: dict[str, Any]) -> uuid.UUID | None:
+    """None: everything; else only the caller's organisation's facilities."""
+    if principal.reads_everything or recall["owner_id"] == principal.organization_id:
+        return None
+    return principal.organization_id
+
+
+ISSUERS = frozenset({Role.inspector})

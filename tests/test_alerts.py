@@ -1,0 +1,141 @@
+"""The alert engine (raised by events, in their transaction) and alert triage."""
+
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.helpers import event, facility_gln, headers_for, pack_code, register_batch
+
+
+async def at_pharmacy(client: AsyncTestClient[Any], count: int) -> tuple[str, list[str]]:
+    """`count` packs shipped by the maker to Razi Pharmacy and received there."""
+    maker = await headers_for(client, "sina-darou")
+    razi = await headers_for(client, "razi-pharmacy")
+    gtin, _, serials = await register_batch(client, maker, count=count)
+    codes = [pack_code(gtin, s) for s in serials]
+    await event(client, maker, "ship", codes, destination_gln=facility_gln("razi-pharmacy"))
+    await event(client, razi, "receive", codes)
+    return gtin, codes
+
+
+async def alerts(client: AsyncTestClient[Any], who: str, query: str = "") -> list[dict[str, Any]]:
+    response = await client.get(f"/api/alerts?{query}", headers=await headers_for(client, who))
+    assert response.status_code == 200, response.text
+    body: list[dict[str, Any]] = response.json()
+    return body
+
+
+async def test_a_cloned_code_alerts_both_pharmacies_the_owner_and_fdo(
+    client: AsyncTestClient[Any],
+) -> None:
+    gtin, codes = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    hafez = await headers_for(client, "hafez-pharmacy")
+    assert (await event(client, razi, "dispense", codes)).status_code == 200
+    assert await alerts(client, "fdo-inspector") == []
+
+    clone = await event(client, hafez, "dispense", codes)
+    assert clone.status_code == 409
+    for who in ("razi-pharmacy", "hafez-pharmacy", "sina-darou", "fdo-inspector"):
+        raised = await alerts(client, who)
+        assert [(a["code"], a["severity"], a["status"]) for a in raised] == [
+            ("cloned_code", "high", "new")
+        ], who
+    alert = raised[0]
+    assert alert["facility_gln"] == facility_gln("hafez-pharmacy")
+    assert alert["gtin"] == gtin and alert["event_id"] == clone.json()["event_id"]
+    assert "already dispensed at Dr. Razi Pharmacy" in alert["message"]
+    assert await alerts(client, "ferdowsi-pharmacy") == []
+    outsider = await headers_for(client, "ferdowsi-pharmacy")
+    assert (await client.get(f"/api/alerts/{alert['id']}", headers=outsider)).status_code == 404
+
+
+async def test_an_unknown_serial_is_a_suspected_counterfeit(client: AsyncTestClient[Any]) -> None:
+    gtin, _ = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    fake = pack_code(gtin, "FAKE00000001")
+    assert (await event(client, razi, "dispense", [fake])).status_code == 422
+    raised = await alerts(client, "sina-darou", "code=unknown_serial")
+    assert [(a["code"], a["severity"], a["serial"]) for a in raised] == [
+        ("unknown_serial", "high", "FAKE00000001")
+    ]
+    unknown_product = "(01)04006381333931(21)XYZ"
+    await event(client, razi, "dispense", [unknown_product])
+    assert [a["code"] for a in await alerts(client, "razi-pharmacy", "severity=high")] == [
+        "unknown_product",
+        "unknown_serial",
+    ]
+
+
+async def test_a_repeat_at_the_same_counter_warns_first_then_alerts(
+    client: AsyncTestClient[Any],
+) -> None:
+    _, codes = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    assert (await event(client, razi, "dispense", codes)).json()["summary"]["ok"] == 1
+    second = await event(client, razi, "dispense", codes)
+    assert second.json()["results"][0]["outcome"] == "warning"
+    assert await alerts(client, "fdo-inspector") == []
+    await event(client, razi, "dispense", codes)
+    assert [a["code"] for a in await alerts(client, "fdo-inspector")] == ["repeat_decommission"]
+
+
+async def test_offline_conflicts_are_recorded_and_alerted(client: AsyncTestClient[Any]) -> None:
+    _, codes = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    hafez = await headers_for(client, "hafez-pharmacy")
+    await event(client, razi, "dispense", codes)
+    offline = await event(client, hafez, "dispense", codes, offline=True)
+    assert offline.status_code == 200
+    assert offline.json()["results"][0]["outcome"] == "warning"
+    assert [a["code"] for a in await alerts(client, "hafez-pharmacy")] == ["cloned_code"]
+
+
+async def test_a_pack_dispensed_where_it_is_not_held(client: AsyncTestClient[Any]) -> None:
+    _, codes = await at_pharmacy(client, 1)
+    hafez = await headers_for(client, "hafez-pharmacy")
+    assert (await event(client, hafez, "dispense", codes)).json()["results"][0]["outcome"] == (
+        "warning"
+    )
+    raised = await alerts(client, "razi-pharmacy")
+    assert [(a["code"], a["severity"]) for a in raised] == [("not_held_here", "low")]
+
+
+async def test_triage_new_investigating_closed(client: AsyncTestClient[Any]) -> None:
+    _, codes = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    hafez = await headers_for(client, "hafez-pharmacy")
+    inspector = await headers_for(client, "fdo-inspector")
+    await event(client, razi, "dispense", codes)
+    await event(client, hafez, "dispense", codes)
+    (alert,) = await alerts(client, "fdo-inspector")
+    url = f"/api/alerts/{alert['id']}"
+
+    investigating = await client.post(
+        f"{url}/status", json={"status": "investigating", "note": "calling both"}, headers=inspector
+    )
+    assert investigating.status_code == 200 and investigating.json()["status"] == "investigating"
+    no_cause = await client.post(f"{url}/status", json={"status": "closed"}, headers=hafez)
+    assert no_cause.status_code == 422 and no_cause.json()["field"] == "root_cause"
+    closed = await client.post(
+        f"{url}/status",
+        json={"status": "closed", "root_cause": "double scan of one pack at Hafez"},
+        headers=hafez,
+    )
+    assert closed.status_code == 200
+    assert closed.json()["root_cause"] == "double scan of one pack at Hafez"
+    assert [(c["status"], c["by"]) for c in closed.json()["changes"]] == [
+        ("investigating", "fdo-inspector"),
+        ("closed", "hafez-pharmacy"),
+    ]
+    again = await client.post(
+        f"{url}/status", json={"status": "closed", "root_cause": "x"}, headers=inspector
+    )
+    assert again.status_code == 409
+    outsider = await headers_for(client, "ferdowsi-pharmacy")
+    hidden = await client.post(f"{url}/status", json={"status": "investigating"}, headers=outsider)
+    assert hidden.status_code == 404
+    assert [a["status"] for a in await alerts(client, "fdo-inspector", "status=closed")] == [
+        "closed"
+    ]
+    assert await alerts(client, "fdo-inspector", "status=new") == []

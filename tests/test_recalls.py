@@ -1,0 +1,197 @@
+"""Recalls: an inspector recalls a batch spread over a warehouse and pharmacies, follows every
+pack until all are accounted for; holders acknowledge; recalled packs cannot be supplied."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.helpers import event, facility_gln, headers_for, pack_code, register_batch
+
+DEADLINE = (date.today() + timedelta(days=7)).isoformat()
+
+
+def recall_order(gtin: str, lots: list[str], **fields: Any) -> dict[str, Any]:
+    return {
+        "gtin": gtin,
+        "lots": lots,
+        "recall_class": "I",
+        "reason": "Out-of-specification dissolution results",
+        "instructions": "Quarantine all stock and return it to the manufacturer.",
+        "deadline": DEADLINE,
+    } | fields
+
+
+async def spread_batch(client: AsyncTestClient[Any]) -> tuple[str, str, list[str]]:
+    """40 packs: 20 at the distributor, 10 at Razi (2 dispensed), 10 in transit to Hafez."""
+    maker = await headers_for(client, "sina-darou")
+    warehouse = await headers_for(client, "darupakhsh")
+    razi = await headers_for(client, "razi-pharmacy")
+    gtin, lot, serials = await register_batch(client, maker, count=40)
+    codes = [pack_code(gtin, s) for s in serials]
+    await event(client, maker, "ship", codes, destination_gln=facility_gln("darupakhsh"))
+    await event(client, warehouse, "receive", codes)
+    await event(
+        client, warehouse, "ship", codes[20:30], destination_gln=facility_gln("razi-pharmacy")
+    )
+    await event(
+        client, warehouse, "ship", codes[30:], destination_gln=facility_gln("hafez-pharmacy")
+    )
+    await event(client, razi, "receive", codes[20:30])
+    dispensed = await event(client, razi, "dispense", codes[20:22])
+    assert dispensed.json()["summary"]["ok"] == 2
+    return gtin, lot, codes
+
+
+async def test_a_recall_followed_to_the_last_pack(client: AsyncTestClient[Any]) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    maker = await headers_for(client, "sina-darou")
+    warehouse = await headers_for(client, "darupakhsh")
+    razi = await headers_for(client, "razi-pharmacy")
+    hafez = await headers_for(client, "hafez-pharmacy")
+    gtin, lot, codes = await spread_batch(client)
+
+    issued = await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=inspector)
+    assert issued.status_code == 201, issued.text
+    recall = issued.json()
+    assert recall["lots"] == [lot] and recall["recall_class"] == "I"
+    progress = recall["progress"]
+    assert progress["affected"] == 40
+    assert progress["at_holder"] == 28
+    assert progress["in_transit"] == 10
+    assert progress["supplied_before_recall"] == 2
+    assert progress["unaccounted_for"] == 38
+    assert progress["all_accounted_for"] is False
+    notices = {n["gln"]: n for n in recall["notices"]}
+    assert {g: n["packs_at_notice"] for g, n in notices.items()} == {
+        facility_gln("darupakhsh"): 20,
+        facility_gln("razi-pharmacy"): 8,
+        facility_gln("hafez-pharmacy"): 10,
+    }
+    recall_url = f"/api/recalls/{recall['id']}"
+
+    # The overlay is on every pack at once: verification and the patient page say so.
+    verified = await client.post("/api/verify", json={"code": codes[25]}, headers=razi)
+    assert verified.json()["overlays"] == ["recalled"]
+    assert "recall" in verified.json()["reason"]
+    serial = codes[25][len("01") + 14 + len("21") :]
+    page = await client.get(f"/01/{gtin}/21/{serial}", headers={"Accept": "application/json"})
+    assert "Recalled" in page.json()["verdict"]["en"]
+
+    # Supplying a recalled pack is refused, and raises an alert the pharmacy and FDO see.
+    refused = await event(client, razi, "dispense", [codes[25]])
+    assert refused.status_code == 409
+    assert "recalled" in refused.json()["results"][0]["reason"]
+    for who in (razi, inspector, maker):
+        alerts = (
+            await client.get(f"/api/alerts?code=recalled_pack&gtin={gtin}", headers=who)
+        ).json()
+        assert [a["serial"] for a in alerts] == [serial], alerts
+
+    # Each holder sees the recall it was notified of, and only its own part of it.
+    mine = (await client.get("/api/recalls", headers=razi)).json()
+    assert [(r["id"], r["awaiting_my_acknowledgement"]) for r in mine] == [(recall["id"], 1)]
+    razi_view = (await client.get(recall_url, headers=razi)).json()
+    assert [f["gln"] for f in razi_view["facilities"]] == [facility_gln("razi-pharmacy")]
+    assert razi_view["progress"]["affected"] == 10
+    outsider = await headers_for(client, "ferdowsi-pharmacy")
+    assert (await client.get(recall_url, headers=outsider)).status_code == 404
+    assert (await client.get("/api/recalls", headers=outsider)).json() == []
+
+    # Holders acknowledge.
+    for holder in (warehouse, razi, hafez):
+        acknowledged = await client.post(f"{recall_url}/acknowledge", headers=holder)
+        assert acknowledged.status_code == 200, acknowledged.text
+        assert all(n["acknowledged_at"] for n in acknowledged.json())
+    assert (await client.post(f"{recall_url}/acknowledge", headers=outsider)).status_code == 404
+
+    # Stock is returned to the maker, quarantined or destroyed.
+    back = await event(
+        client, warehouse, "return", codes[:20], destination_gln=facility_gln("sina-darou")
+    )
+    assert back.json()["summary"]["ok"] == 20
+    assert (await client.get(recall_url, headers=inspector)).json()["progress"]["returning"] == 20
+    assert (await event(client, maker, "receive", codes[:20])).json()["summary"]["ok"] == 20
+    assert (await event(client, hafez, "receive", codes[30:])).json()["summary"]["ok"] == 10
+    assert (await event(client, hafez, "lock", codes[30:])).json()["summary"]["ok"] == 10
+    assert (await event(client, razi, "destroy", codes[22:30])).json()["summary"]["ok"] == 8
+
+    final = (await client.get(recall_url, headers=inspector)).json()
+    assert {k: v for k, v in final["progress"].items() if v} == {
+        "affected": 40,
+        "returned": 20,
+        "quarantined": 10,
+        "destroyed": 8,
+        "supplied_before_recall": 2,
+        "all_accounted_for": True,
+    }
+    dispensed = (
+        await client.get(f"{recall_url}/packs?category=supplied_before_recall", headers=inspector)
+    ).json()
+    assert [(p["status"], p["facility_gln"]) for p in dispensed] == [
+        ("dispensed", facility_gln("razi-pharmacy"))
+    ] * 2
+    page_one = (await client.get(f"{recall_url}/packs?limit=15", headers=inspector)).json()
+    last = page_one[-1]
+    page_two = (
+        await client.get(
+            f"{recall_url}/packs?limit=100&after={last['gtin']}/{last['serial']}", headers=inspector
+        )
+    ).json()
+    assert len(page_one) + len(page_two) == 40
+    assert {p["serial"] for p in page_one}.isdisjoint({p["serial"] for p in page_two})
+
+
+async def test_recall_orders_that_cannot_be_issued(client: AsyncTestClient[Any]) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    maker = await headers_for(client, "sina-darou")
+    gtin, lot, _ = await register_batch(client, maker, count=5)
+
+    refused = await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=maker)
+    assert refused.status_code == 403
+    unknown = await client.post(
+        "/api/recalls", json=recall_order(gtin, ["NOPE"]), headers=inspector
+    )
+    assert unknown.status_code == 422 and "NOPE" in unknown.json()["detail"]
+    both = await client.post(
+        "/api/recalls", json=recall_order(gtin, [lot], whole_product=True), headers=inspector
+    )
+    assert both.status_code == 422
+    past = await client.post(
+        "/api/recalls", json=recall_order(gtin, [lot], deadline="2020-01-01"), headers=inspector
+    )
+    assert past.status_code == 422
+    bad_gtin = await client.post(
+        "/api/recalls", json=recall_order("06260009990011", [lot]), headers=inspector
+    )
+    assert bad_gtin.status_code == 422
+    assert (await client.get("/api/recalls", headers=inspector)).json() == []
+
+    first = await client.post(
+        "/api/recalls", json=recall_order(gtin, [], whole_product=True), headers=inspector
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["progress"]["affected"] == 5
+    second = await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=inspector)
+    assert second.status_code == 409 and "already recalled" in second.json()["detail"]
+
+
+async def test_a_withdrawal_sets_the_withdrawn_overlay(client: AsyncTestClient[Any]) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    maker = await headers_for(client, "sina-darou")
+    gtin, lot, serials = await register_batch(client, maker, count=3)
+    issued = await client.post(
+        "/api/recalls",
+        json=recall_order(gtin, [lot], kind="withdrawal", recall_class="III"),
+        headers=inspector,
+    )
+    assert issued.status_code == 201
+    verified = await client.post(
+        "/api/verify", json={"code": pack_code(gtin, serials[0])}, headers=maker
+    )
+    assert verified.json()["overlays"] == ["withdrawn"]
+    sold = await event(client, maker, "export", [pack_code(gtin, serials[0])])
+    assert sold.status_code == 409 and "withdrawn" in sold.json()["results"][0]["reason"]
+    # The manufacturer sees its own product's recall with all its progress.
+    mine = (await client.get(f"/api/recalls/{issued.json()['id']}", headers=maker)).json()
+    assert mine["progress"]["at_holder"] == 0 and mine["progress"]["returned"] == 3
