@@ -299,3 +299,29 @@ async def test_trace_reads_are_in_the_access_log(client: AsyncTestClient[Any]) -
             "forbidden",
         ),
     ]
+
+
+async def test_pack_history_names_facilities_and_organisations(
+    client: AsyncTestClient[Any],
+) -> None:
+    gtin, _, serials = await spread(client)
+    history = await get(client, f"/api/packs/{gtin}/{serials[30]}/events", "fdo-inspector")
+    assert history.status_code == 200, history.text
+    entries = history.json()
+    ship = entries[1]
+    assert ship["action"] == "ship"
+    assert ship["facility"] == {
+        "gln": PLANT,
+        "name": "Sina Darou Plant",
+        "name_fa": "کارخانه سینا دارو",
+        "province": "Tehran",
+        "city": "Tehran",
+        "organization": {
+            "gln": ship["facility"]["organization"]["gln"],
+            "name": "Sina Darou Pharmaceutical",
+            "name_fa": "داروسازی سینا دارو",
+            "kind": "manufacturer",
+        },
+    }
+    assert ship["destination"]["organization"]["name"] == "Daru Pakhsh Distribution"
+    assert entries[-1]["facility"]["organization"]["name_fa"] == "بیمارستان امام رضا"

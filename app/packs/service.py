@@ -18,7 +18,7 @@ from app.errors import InvalidInput, NotFound
 from models.base import utcnow
 from models.codes import CodeError, PackCode, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Event, PackEvent
-from models.identity import Facility
+from models.identity import Facility, Organization
 from models.packs import Overlay, Pack, pack_overlays
 
 Connection = psycopg.AsyncConnection[Any]
@@ -168,8 +168,8 @@ class HistoryEntry:
     business_step: str
     event_time: datetime
     recorded_at: datetime
-    facility: dict[str, str]
-    destination: dict[str, str] | None
+    facility: dict[str, Any]  # gln, name, name_fa, province, city, organization
+    destination: dict[str, Any] | None
     outcome: str
     status_before: str | None
     status_after: str | None
@@ -243,9 +243,24 @@ async def history(
 
 async def _names(
     session: AsyncSession, rows: list[PackEvent] | Any, commission: Event | None
-) -> dict[uuid.UUID, dict[str, str]]:
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each facility with its organisation, in English and Persian."""
     ids = {r.facility_id for r in rows} | {r.destination_id for r in rows if r.destination_id}
     if commission is not None:
         ids.add(commission.facility_id)
-    facilities = (await session.exec(select(Facility).where(col(Facility.id).in_(ids)))).all()
-    return {f.id: {"gln": f.gln, "name": f.name, "name_fa": f.name_fa} for f in facilities}
+    found = await session.exec(
+        select(Facility, Organization)
+        .join(Organization, col(Organization.id) == col(Facility.organization_id))
+        .where(col(Facility.id).in_(ids))
+    )
+    return {
+        f.id: {
+            "gln": f.gln,
+            "name": f.name,
+            "name_fa": f.name_fa,
+            "province": f.province,
+            "city": f.city,
+            "organization": {"gln": o.gln, "name": o.name, "name_fa": o.name_fa, "kind": o.kind},
+        }
+        for f, o in found.all()
+    }
