@@ -28,6 +28,8 @@ class EventIn(msgspec.Struct):
     destination_gln: str | None = None
     event_time: datetime | None = None
     offline: bool = False
+    container: Code | None = None
+    contents: Annotated[list[Code], msgspec.Meta(max_length=service.MAX_CODES)] | None = None
 
 
 class EventController(Controller):
@@ -55,6 +57,8 @@ class EventController(Controller):
                 destination_gln=data.destination_gln,
                 event_time=data.event_time,
                 offline=data.offline,
+                container=data.container,
+                contents=data.contents,
             ),
         )
         media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON

@@ -7,24 +7,44 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.alerts.engine import AlertDraft, raise_alerts, worth_raising
 from app.auth.principal import Principal
-from app.errors import Forbidden, InvalidInput
-from app.events import store
+from app.errors import Conflict, Forbidden, InvalidInput
+from app.events import containers, store
+from app.events.aggregation import (
+    MOVING,
+    PACKING,
+    CaseWork,
+    case_into,
+    case_result,
+    check_contents,
+    move_case,
+    pack_into,
+    pack_text,
+)
 from app.events.store import Connection, PackRow
-from app.events.transitions import MOVES, Context, Decision, PackState, decide
+from app.events.transitions import MOVES, Context
+from app.events.work import (
+    Code,
+    ContainerCode,
+    Work,
+    pack_work,
+    read,
+    related_sites,
+    result,
+    status_code_of,
+)
 from app.facilities.directory import FacilityDirectory, Site, acting_site, registered_site
 from models.alerts import AlertCode
 from models.base import utcnow
-from models.codes import CodeError, PackCode, parse_pack_code
+from models.codes import PackCode
 from models.events import BUSINESS_STEP, Action, Outcome
 from models.identity import Role
-from models.packs import PackStatus, pack_overlays
 
 MAX_CODES = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -47,6 +67,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.unlock: _CHAIN | {Role.inspector},
     Action.check_out: _CHAIN,
     Action.stolen: _CHAIN,
+    Action.pack: _CHAIN,
+    Action.unpack: _CHAIN,
 }
 
 
@@ -59,23 +81,14 @@ class EventRequest:
     destination_gln: str | None = None
     event_time: datetime | None = None
     offline: bool = False
+    container: str | None = None  # packing and unpacking: the case
+    contents: Sequence[str] | None = None  # a receipt checked against the packs found
 
 
 @dataclass(frozen=True)
 class EventAnswer:
     status_code: int
     body: dict[str, Any]
-
-
-@dataclass
-class _Work:
-    """What one event does, built up code by code (rows in the column order of `store`)."""
-
-    results: list[dict[str, Any]] = field(default_factory=list)
-    pack_events: list[list[Any]] = field(default_factory=list)
-    updates: list[list[Any]] = field(default_factory=list)
-    alerts: list[AlertDraft] = field(default_factory=list)
-    conflict: bool = False
 
 
 class _AlreadyRecorded(Exception):
@@ -95,13 +108,13 @@ async def record(
     now = utcnow()
     event_time = _event_time(request.event_time, now)
     payload_hash = _payload_hash(request, principal, facility)
-    codes = [_read(text) for text in request.codes]
-    keys = sorted({(c.gtin, c.serial) for c in codes if isinstance(c, PackCode) and c.serial})
+    codes = [read(text) for text in request.codes]
+    target = _target(request)
+    found = _found(request)
     try:
         async with connection.transaction():
-            packs = await store.lock_packs(connection, keys)
-            unknown_gtins = {gtin for gtin, serial in keys if (gtin, serial) not in packs}
-            products = await store.product_owners(connection, unknown_gtins)
+            locked = await _lock(connection, request, codes, target, facility, now)
+            unknown_gtins = {key[0] for key in locked.wanted if key not in locked.packs}
             ctx = Context(
                 action=request.action,
                 facility_id=facility.id,
@@ -109,12 +122,16 @@ async def record(
                 event_time=event_time,
                 offline=request.offline,
                 names=await directory.labels(
-                    connection, _related(packs.values(), facility, destination)
+                    connection, related_sites(locked.packs.values(), facility, destination)
                 ),
             )
-            work = _work(request.codes, codes, packs, products, ctx)
+            work, cases = Work(), CaseWork()
+            products = await store.product_owners(connection, unknown_gtins)
+            discrepancies = _decide(request, codes, locked, products, ctx, found, work, cases)
             alerts = await worth_raising(connection, work.alerts, facility.id, request.action)
             status_code, body = _answer(request, facility, destination, event_time, work)
+            if discrepancies is not None:
+                body["discrepancies"] = discrepancies
             event_row = [
                 request.event_id,
                 request.action.value,
@@ -138,6 +155,10 @@ async def record(
             for row in work.updates:
                 row[6:6] = [request.event_id]
             await store.update_packs(connection, work.updates)
+            await containers.save(connection, list(cases.saves.values()), request.event_id)
+            for row in cases.events:
+                row[1:1] = [request.event_id]
+            await containers.record_events(connection, cases.events)
             await raise_alerts(connection, directory, request.event_id, alerts, now)
     except _AlreadyRecorded:
         # A retry of an event already recorded (or racing its twin): answer as the first did.
@@ -147,46 +168,180 @@ async def record(
     return EventAnswer(status_code, body)
 
 
-def _related(packs: Iterable[PackRow], facility: Site, destination: Site | None) -> set[uuid.UUID]:
-    ids = {facility.id} | ({destination.id} if destination else set())
-    for pack in packs:
-        for related in (
-            pack.holder_id,
-            pack.transit_from_id,
-            pack.transit_to_id,
-            pack.status_facility_id,
-        ):
-            if related is not None:
-                ids.add(related)
-    return ids
+@dataclass
+class _Locked:
+    """The rows an event works on, locked: packs, and the cases it moves or packs into."""
+
+    wanted: list[tuple[str, str]]
+    packs: dict[tuple[str, str], PackRow]
+    trees: dict[str, containers.Tree] = field(default_factory=dict)
+    target: containers.ContainerRow | None = None
+    cases: dict[str, containers.ContainerRow] = field(default_factory=dict)
+    above_target: set[str] = field(default_factory=set)
+    unpack_all: list[str] = field(default_factory=list)  # codes, when unpacking a whole case
 
 
-def _work(
-    texts: Sequence[str],
-    codes: Sequence[PackCode | str],
-    packs: dict[tuple[str, str], PackRow],
+async def _lock(
+    connection: Connection,
+    request: EventRequest,
+    codes: Sequence[Code],
+    target: str | None,
+    facility: Site,
+    now: datetime,
+) -> _Locked:
+    keys = {(c.gtin, c.serial) for c in codes if isinstance(c, PackCode) and c.serial}
+    ssccs = [c.sscc for c in codes if isinstance(c, ContainerCode)]
+    locked = _Locked(wanted=[], packs={})
+    if request.action in MOVING:
+        locked.trees = await containers.lock_trees(connection, ssccs)
+        for tree in locked.trees.values():
+            keys.update(tree.packs)
+    elif target is not None:
+        rows = await containers.lock(connection, [target, *ssccs])
+        locked.target = rows.pop(target, None)
+        locked.cases = rows
+        locked.target = await _usable_target(
+            connection, request, locked.target, target, facility, now
+        )
+        locked.above_target = await containers.ancestors(connection, target)
+        if request.action is Action.unpack and not request.codes:
+            inside = await containers.packs_in(connection, target)
+            children = await containers.children(connection, target)
+            locked.cases = await containers.lock(connection, children)
+            keys.update(inside)
+            locked.unpack_all = [pack_text(*key) for key in inside] + [
+                f"(00){sscc}" for sscc in children
+            ]
+    locked.wanted = sorted(keys)
+    locked.packs = await store.lock_packs(connection, locked.wanted)
+    return locked
+
+
+async def _usable_target(
+    connection: Connection,
+    request: EventRequest,
+    row: containers.ContainerRow | None,
+    sscc: str,
+    facility: Site,
+    now: datetime,
+) -> containers.ContainerRow:
+    """The case packed into or unpacked, held here; packing into a new SSCC creates the case."""
+    if row is None:
+        if request.action is Action.unpack:
+            raise InvalidInput(f"container: no case {sscc} was packed.", field="container")
+        return await containers.create(
+            connection, sscc, facility.organization_id, facility.id, now, request.event_id
+        )
+    if row.holder_id != facility.id or row.transit_to_id is not None:
+        raise Conflict(
+            f"Case {sscc} is not held here (it is elsewhere or in transit); "
+            f"{request.action.value} it where it is, after receiving it."
+        )
+    return row
+
+
+def _decide(
+    request: EventRequest,
+    codes: Sequence[Code],
+    locked: _Locked,
     products: dict[str, uuid.UUID],
     ctx: Context,
-) -> _Work:
-    work = _Work()
+    found: set[tuple[str, str]] | None,
+    work: Work,
+    cases: CaseWork,
+) -> dict[str, list[dict[str, str]]] | None:
+    """Every code's result and rows; for a receipt checked against the packs found, what was
+    missing from the cases and what was found beyond them."""
+    texts: Sequence[str] = request.codes
+    if locked.unpack_all:
+        texts = locked.unpack_all
+        codes = [read(text) for text in texts]
+    missing: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for text, code in zip(texts, codes, strict=True):
         if isinstance(code, str):
-            work.results.append(_result(text, None, Outcome.refused, None, code))
-        elif code.serial is None:
-            reason = "the code has no serial number (AI 21); scan the pack's 2D code"
-            work.results.append(_result(text, code, Outcome.refused, None, reason))
-        elif (code.gtin, code.serial) in seen:
-            reason = "scanned twice in this event; counted once"
-            work.results.append(_result(text, code, Outcome.warning, None, reason))
-        else:
-            seen.add((code.gtin, code.serial))
-            pack = packs.get((code.gtin, code.serial))
-            if pack is None:
-                _unknown(work, text, code, ctx, products)
+            work.results.append(result(text, None, Outcome.refused, None, code))
+        elif isinstance(code, ContainerCode):
+            if locked.target is not None:
+                case = locked.cases.get(code.sscc)
+                case_into(
+                    work, cases, text, case, code.sscc, locked.target, locked.above_target, ctx
+                )
+            elif request.action not in MOVING:
+                reason = (
+                    f"a case cannot be {request.action.value}ed as a whole; unpack it and scan "
+                    "its packs"
+                )
+                work.results.append(case_result(text, code.sscc, Outcome.refused, reason))
+            elif (tree := locked.trees.get(code.sscc)) is None:
+                reason = f"unknown case: no case {code.sscc} was packed"
+                work.results.append(case_result(text, code.sscc, Outcome.refused, reason))
             else:
-                _apply(work, text, code, pack, ctx)
-    return work
+                if found is not None:
+                    missing += check_contents(work, tree, found, locked.packs, ctx)
+                move_case(work, cases, text, tree, locked.packs, ctx)
+        elif locked.target is not None:
+            pack = locked.packs.get((code.gtin, code.serial or ""))
+            pack_into(work, text, code, pack, locked.target, ctx)
+        else:
+            pack_work(work, text, code, locked.packs, products, ctx, seen)
+    if locked.target is not None:
+        packed = sum(r["outcome"] == "ok" and r["gtin"] is not None for r in work.results)
+        cases.saves.setdefault(locked.target.sscc, locked.target)
+        cases.record(ctx, locked.target.sscc, packed, Outcome.ok, "")
+    if found is None:
+        return None
+    in_cases = {key for tree in locked.trees.values() for key in tree.packs}
+    extra = [{"gtin": g, "serial": s} for g, s in sorted(found - in_cases)]
+    if missing or extra:
+        work.alerts.append(
+            AlertDraft(
+                AlertCode.receipt_discrepancy,
+                f"receipt of {len(locked.trees)} case(s) checked: {len(missing)} packs missing, "
+                f"{len(extra)} packs found beyond the cases",
+                ctx.facility_id,
+                related=tuple(t.root.transit_from_id for t in locked.trees.values()),
+            )
+        )
+    return {"missing": missing, "extra": extra}
+
+
+def _target(request: EventRequest) -> str | None:
+    if request.action not in PACKING:
+        if request.container is not None:
+            raise InvalidInput(
+                "container: only packing and unpacking name a container; to move a case, "
+                "scan its SSCC among the codes.",
+                field="container",
+            )
+        return None
+    if request.container is None:
+        raise InvalidInput(
+            f"container: the SSCC of the case to {request.action.value}.", field="container"
+        )
+    code = read(request.container)
+    if not isinstance(code, ContainerCode):
+        detail = code if isinstance(code, str) else "it is a pack's code, not an SSCC (AI 00)"
+        raise InvalidInput(f"container: {detail}", field="container")
+    return code.sscc
+
+
+def _found(request: EventRequest) -> set[tuple[str, str]] | None:
+    if request.contents is None:
+        return None
+    if request.action is not Action.receive:
+        raise InvalidInput(
+            "contents: only a receipt is checked against the packs found in its cases.",
+            field="contents",
+        )
+    found = set()
+    for text in request.contents:
+        code = read(text)
+        if not isinstance(code, PackCode) or code.serial is None:
+            why = code if isinstance(code, str) else "not a pack's code with a serial"
+            raise InvalidInput(f"contents: {text!r}: {why}", field="contents")
+        found.add((code.gtin, code.serial))
+    return found
 
 
 def _answer(
@@ -194,7 +349,7 @@ def _answer(
     facility: Site,
     destination: Site | None,
     event_time: datetime,
-    work: _Work,
+    work: Work,
 ) -> tuple[int, dict[str, Any]]:
     body: dict[str, Any] = {
         "event_id": str(request.event_id),
@@ -206,7 +361,7 @@ def _answer(
         "results": work.results,
         "summary": {o.value: sum(r["outcome"] == o.value for r in work.results) for o in Outcome},
     }
-    status_code = _status_code(work)
+    status_code = status_code_of(work)
     if status_code != 200:
         body |= {
             "status": status_code,
@@ -226,7 +381,7 @@ def _check_request(principal: Principal, request: EventRequest) -> None:
         raise Forbidden(
             f"Your role ({principal.role.value}) may not record '{request.action.value}'."
         )
-    if not request.codes:
+    if not request.codes and request.action is not Action.unpack:
         raise InvalidInput("codes: at least one code.", field="codes")
     if len(request.codes) > MAX_CODES:
         raise InvalidInput(f"codes: at most {MAX_CODES:,} codes per event.", field="codes")
@@ -284,6 +439,8 @@ def _payload_hash(request: EventRequest, principal: Principal, facility: Site) -
         "event_time": request.event_time.isoformat() if request.event_time else None,
         "offline": request.offline,
         "actor": str(principal.id),
+        "container": request.container,
+        "contents": list(request.contents) if request.contents is not None else None,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -297,157 +454,3 @@ def _replay(event_id: uuid.UUID, stored: tuple[str, Any], payload_hash: str) -> 
             field="event_id",
         )
     return EventAnswer(response["status_code"], response["body"])
-
-
-def _read(text: str) -> PackCode | str:
-    try:
-        return parse_pack_code(text)
-    except CodeError as exc:
-        return f"cannot read the code: {exc}"
-
-
-def _result(
-    text: str, code: PackCode | None, outcome: Outcome, status: str | None, reason: str
-) -> dict[str, Any]:
-    return {
-        "code": text,
-        "gtin": code.gtin if code else None,
-        "serial": code.serial if code else None,
-        "outcome": outcome.value,
-        "status": status,
-        "reason": reason,
-    }
-
-
-def _unknown(
-    work: _Work, text: str, code: PackCode, ctx: Context, products: dict[str, uuid.UUID]
-) -> None:
-    if code.gtin not in products:
-        reason = f"unknown product: GTIN {code.gtin} is not registered"
-        alert = AlertCode.unknown_product
-    else:
-        reason = f"unknown serial: no pack {code.serial} of GTIN {code.gtin} was commissioned"
-        alert = AlertCode.unknown_serial
-    reason += " — suspected falsified pack: do not supply it, set it aside and report it"
-    outcome = Outcome.warning if ctx.offline else Outcome.refused
-    work.results.append(_result(text, code, outcome, "unknown", reason))
-    work.alerts.append(
-        AlertDraft(
-            alert,
-            f"{ctx.action.value}: {reason}",
-            ctx.facility_id,
-            code.gtin,
-            code.serial,
-            code.lot,
-            owner_id=products.get(code.gtin),
-        )
-    )
-    work.pack_events.append(
-        _pack_event(code.gtin, code.serial or "", ctx, outcome, None, None, reason)
-    )
-
-
-def _apply(work: _Work, text: str, code: PackCode, pack: PackRow, ctx: Context) -> None:
-    state = PackState(
-        status=pack.status,
-        holder_id=pack.holder_id,
-        transit_from_id=pack.transit_from_id,
-        transit_to_id=pack.transit_to_id,
-        status_facility_id=pack.status_facility_id,
-        status_at=pack.status_at,
-        overlays=pack_overlays(pack.expiry, pack.overlay, ctx.event_time.date()),
-    )
-    mismatch = _register_mismatch(code, pack)
-    decision: Decision
-    if mismatch and not ctx.offline:
-        decision = Decision(Outcome.refused, mismatch[1], state, alert=mismatch[0])
-    else:
-        decision = decide(state, ctx)
-        if mismatch:
-            decision = Decision(
-                Outcome.warning,
-                f"{mismatch[1]}; {decision.reason}",
-                decision.state,
-                alert=mismatch[0],
-            )
-    work.conflict |= decision.conflict
-    new = decision.state
-    if decision.alert is not None:
-        work.alerts.append(
-            AlertDraft(
-                decision.alert,
-                f"{ctx.action.value}: {decision.reason}",
-                ctx.facility_id,
-                pack.gtin,
-                pack.serial,
-                pack.lot,
-                related=(pack.holder_id, pack.status_facility_id, pack.transit_from_id),
-                owner_id=pack.owner_id,
-            )
-        )
-    work.results.append(_result(text, code, decision.outcome, new.status.value, decision.reason))
-    work.pack_events.append(
-        _pack_event(
-            pack.gtin, pack.serial, ctx, decision.outcome, pack.status, new.status, decision.reason
-        )
-    )
-    if new != state:
-        # Column order of store.update_packs, less the event id.
-        work.updates.append(
-            [
-                new.status.value,
-                new.holder_id,
-                new.transit_from_id,
-                new.transit_to_id,
-                new.status_facility_id,
-                new.status_at,
-                pack.gtin,
-                pack.serial,
-            ]
-        )
-
-
-def _register_mismatch(code: PackCode, pack: PackRow) -> tuple[AlertCode, str] | None:
-    """A code whose batch or expiry differs from the register (EU FMD alerts A68 and A52)."""
-    if code.lot is not None and code.lot != pack.lot:
-        return AlertCode.batch_mismatch, (
-            f"batch mismatch: the code says lot {code.lot}, the register says {pack.lot} — "
-            "check the scanner's set-up, else suspect a falsified pack"
-        )
-    if code.expiry is not None and code.expiry != pack.expiry:
-        return AlertCode.expiry_mismatch, (
-            f"expiry mismatch: the code says {code.expiry.isoformat()}, the register says "
-            f"{pack.expiry.isoformat()}"
-        )
-    return None
-
-
-def _pack_event(
-    gtin: str,
-    serial: str,
-    ctx: Context,
-    outcome: Outcome,
-    before: PackStatus | None,
-    after: PackStatus | None,
-    reason: str,
-) -> list[Any]:
-    """Column order of store.insert_pack_events, less the event id and recording time."""
-    return [
-        gtin,
-        serial[:20],
-        ctx.action.value,
-        ctx.facility_id,
-        ctx.destination_id,
-        ctx.event_time,
-        ctx.offline,
-        outcome.value,
-        before.value if before else None,
-        after.value if after else None,
-        reason[:300],
-    ]
-
-
-def _status_code(work: _Work) -> int:
-    if work.results and all(r["outcome"] == Outcome.refused.value for r in work.results):
-        return 409 if work.conflict else 422
-    return 200

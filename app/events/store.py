@@ -57,16 +57,36 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
-_INSERT_PACK_EVENT = """
-INSERT INTO pack_events (gtin, serial, event_id, action, facility_id, destination_id,
-                         event_time, recorded_at, offline, outcome, status_before, status_after,
-                         reason)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+_PACK_EVENT_COLUMNS = """
+gtin, serial, event_id, action, facility_id, destination_id, event_time, recorded_at, offline,
+outcome, status_before, status_after, reason, container_sscc
 """
+_INSERT_PACK_EVENT = f"""
+INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""  # noqa: S608 (constants only, like the queries below)
+# Many rows as one statement over arrays (a pallet moves 10,000 packs in one event).
+_INSERT_PACK_EVENTS = f"""
+INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
+SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::uuid[], %s::text[], %s::uuid[], %s::uuid[],
+                     %s::timestamptz[], %s::timestamptz[], %s::bool[], %s::text[], %s::text[],
+                     %s::text[], %s::text[], %s::char(18)[])
+"""  # noqa: S608
 _UPDATE_PACK = """
 UPDATE packs SET status = %s, holder_id = %s, transit_from_id = %s, transit_to_id = %s,
-                 status_facility_id = %s, status_at = %s, last_event_id = %s
+                 status_facility_id = %s, status_at = %s, last_event_id = %s, container_sscc = %s
 WHERE gtin = %s AND serial = %s
+"""
+_UPDATE_PACKS = """
+UPDATE packs p SET status = u.status, holder_id = u.holder_id,
+                   transit_from_id = u.transit_from_id, transit_to_id = u.transit_to_id,
+                   status_facility_id = u.status_facility_id, status_at = u.status_at,
+                   last_event_id = u.last_event_id, container_sscc = u.container_sscc
+FROM unnest(%s::text[], %s::uuid[], %s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[],
+            %s::uuid[], %s::char(18)[], %s::char(14)[], %s::text[])
+     AS u(status, holder_id, transit_from_id, transit_to_id, status_facility_id, status_at,
+          last_event_id, container_sscc, gtin, serial)
+WHERE p.gtin = u.gtin AND p.serial = u.serial
 """
 _STORED_EVENT = "SELECT payload_hash, response FROM events WHERE event_id = %s"
 
@@ -99,19 +119,20 @@ async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:
 
 
 async def insert_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    await _execute_many(connection, _INSERT_PACK_EVENT, rows)
+    await _write(connection, _INSERT_PACK_EVENT, _INSERT_PACK_EVENTS, rows)
 
 
 async def update_packs(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    await _execute_many(connection, _UPDATE_PACK, rows)
+    await _write(connection, _UPDATE_PACK, _UPDATE_PACKS, rows)
 
 
-async def _execute_many(connection: Connection, query: str, rows: Sequence[Sequence[Any]]) -> None:
+async def _write(
+    connection: Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
+) -> None:
     if len(rows) == 1:  # the common case: one scan
-        await connection.execute(query, rows[0])
+        await connection.execute(one, rows[0])
     elif rows:
-        async with connection.cursor() as cursor:
-            await cursor.executemany(query, rows)
+        await connection.execute(many, [list(column) for column in zip(*rows, strict=True)])
 
 
 async def stored_event(connection: Connection, event_id: uuid.UUID) -> tuple[str, Any] | None:

@@ -1,0 +1,288 @@
+"""Cases and pallets in events (EPCIS aggregation). Packing puts active packs held here, or cases
+held here, into a case (created on first use); unpacking takes them out. Shipping, returning or
+receiving a case moves every case and pack inside it with one scan, and a receipt can be checked
+against the packs actually found in the case."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.alerts.engine import AlertDraft
+from app.events.containers import ContainerRow, Tree
+from app.events.store import PackRow
+from app.events.transitions import MOVES, Context
+from app.events.work import Work, apply, pack_event, pack_state, pack_update
+from models.alerts import AlertCode
+from models.codes import PackCode
+from models.events import Action, Outcome
+from models.packs import PackStatus
+
+MOVING = MOVES | {Action.receive}
+PACKING = frozenset({Action.pack, Action.unpack})
+MAX_ISSUES = 50  # non-ok packs listed under a case's result
+
+
+@dataclass
+class CaseWork:
+    """Container rows to save and container events to record (less the event id)."""
+
+    saves: dict[str, ContainerRow] = field(default_factory=dict)
+    events: list[list[Any]] = field(default_factory=list)
+
+    def record(self, ctx: Context, sscc: str, packs: int, outcome: Outcome, reason: str) -> None:
+        self.events.append(
+            [
+                sscc,
+                ctx.action.value,
+                ctx.facility_id,
+                ctx.destination_id,
+                ctx.event_time,
+                packs,
+                outcome.value,
+                reason[:300],
+            ]
+        )
+
+
+def case_result(
+    text: str, sscc: str, outcome: Outcome, reason: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "code": text,
+        "gtin": None,
+        "serial": None,
+        "sscc": sscc,
+        "outcome": outcome.value,
+        "status": None,
+        "reason": reason,
+        **extra,
+    }
+
+
+def pack_text(gtin: str, serial: str) -> str:
+    return f"(01){gtin}(21){serial}"
+
+
+def move_case(
+    work: Work,
+    cases: CaseWork,
+    text: str,
+    tree: Tree,
+    packs: dict[tuple[str, str], PackRow],
+    ctx: Context,
+) -> None:
+    """One scanned case in a shipment, return or receipt: the case, the cases in it and their
+    packs move together; packs refused on their own are taken out of the case."""
+    root = tree.root
+    outcome, reason, alert = _case_decision(root, ctx)
+    if alert is not None:
+        work.alerts.append(
+            AlertDraft(
+                alert,
+                f"{ctx.action.value} of case {root.sscc}: {reason}",
+                ctx.facility_id,
+                related=(root.holder_id, root.transit_from_id, root.transit_to_id),
+                owner_id=root.organization_id,
+            )
+        )
+    if outcome is Outcome.refused:
+        work.conflict = True
+        work.results.append(case_result(text, root.sscc, outcome, reason, packs=len(tree.packs)))
+        cases.record(ctx, root.sscc, 0, outcome, reason)
+        return
+    for container in tree.containers:
+        cases.saves[container.sscc] = _moved(container, ctx, is_root=container is root)
+    moved = Work()
+    for gtin, serial in tree.packs:
+        apply(
+            moved,
+            pack_text(gtin, serial),
+            PackCode(gtin, serial),
+            packs[(gtin, serial)],
+            ctx,
+            root.sscc,
+        )
+    work.absorb(moved)
+    counts = Counter(r["outcome"] for r in moved.results)
+    if counts[Outcome.refused.value]:
+        note = f"{counts[Outcome.refused.value]} of {len(tree.packs)} packs refused and taken out"
+        reason = f"{reason}; {note}" if reason else note
+    if set(counts) - {Outcome.ok.value}:
+        outcome = Outcome.warning
+    issues = [r for r in moved.results if r["outcome"] != Outcome.ok.value][:MAX_ISSUES]
+    work.results.append(
+        case_result(
+            text,
+            root.sscc,
+            outcome,
+            reason,
+            packs=len(tree.packs),
+            summary={o.value: counts[o.value] for o in Outcome},
+            issues=issues,
+        )
+    )
+    cases.record(ctx, root.sscc, len(tree.packs), outcome, reason)
+
+
+def check_contents(
+    work: Work,
+    tree: Tree,
+    found: set[tuple[str, str]],
+    packs: dict[tuple[str, str], PackRow],
+    ctx: Context,
+) -> list[dict[str, str]]:
+    """A receipt checked against the packs found in the case: packs listed in the case but not
+    found stay in transit and leave the case (they are not here); returns them."""
+    missing = [key for key in tree.packs if key not in found]
+    reason = f"missing from case {tree.root.sscc} when it was received"
+    for gtin, serial in missing:
+        pack = packs[(gtin, serial)]
+        work.pack_events.append(
+            pack_event(
+                gtin, serial, ctx, Outcome.warning, pack.status, pack.status, reason, tree.root.sscc
+            )
+        )
+        work.updates.append(pack_update(pack_state(pack, ctx), None, pack))
+    tree.packs = [key for key in tree.packs if key in found]
+    return [{"gtin": gtin, "serial": serial, "sscc": tree.root.sscc} for gtin, serial in missing]
+
+
+def pack_into(
+    work: Work,
+    text: str,
+    code: PackCode,
+    pack: PackRow | None,
+    target: ContainerRow,
+    ctx: Context,
+) -> None:
+    """One pack scanned into (packing) or out of (unpacking) the target case."""
+    packing = ctx.action is Action.pack
+    outcome, reason, container = Outcome.ok, "", target.sscc if packing else None
+    if pack is None:
+        outcome, reason = (
+            Outcome.refused,
+            f"unknown pack: no pack {code.serial} of GTIN {code.gtin}",
+        )
+    elif not packing:
+        if pack.container_sscc != target.sscc:
+            where = f"in case {pack.container_sscc}" if pack.container_sscc else "in no case"
+            outcome, reason = Outcome.refused, f"the pack is {where}, not in {target.sscc}"
+    elif pack.status is not PackStatus.active:
+        outcome, reason = (
+            Outcome.refused,
+            f"the pack is {pack.status.value}; only active packs are packed",
+        )
+    elif pack.holder_id != ctx.facility_id or pack.transit_to_id is not None:
+        outcome, reason = Outcome.refused, "the pack is not held here; receive it first"
+    elif pack.container_sscc == target.sscc:
+        outcome, reason = Outcome.warning, "already in this case"
+    elif pack.container_sscc is not None:
+        outcome = Outcome.refused
+        reason = f"the pack is packed in case {pack.container_sscc}; unpack it first"
+    status = pack.status.value if pack else "unknown"
+    work.results.append(
+        {
+            "code": text,
+            "gtin": code.gtin,
+            "serial": code.serial,
+            "outcome": outcome.value,
+            "status": status,
+            "reason": reason,
+        }
+    )
+    if pack is None:
+        return
+    work.pack_events.append(
+        pack_event(
+            pack.gtin, pack.serial, ctx, outcome, pack.status, pack.status, reason, target.sscc
+        )
+    )
+    if outcome is Outcome.ok:
+        work.updates.append(pack_update(pack_state(pack, ctx), container, pack))
+
+
+def case_into(
+    work: Work,
+    cases: CaseWork,
+    text: str,
+    child: ContainerRow | None,
+    sscc: str,
+    target: ContainerRow,
+    above_target: set[str],
+    ctx: Context,
+) -> None:
+    """One case scanned into (packing) or out of (unpacking) the target case, e.g. on a pallet."""
+    packing = ctx.action is Action.pack
+    outcome, reason = Outcome.ok, ""
+    if child is None:
+        outcome, reason = Outcome.refused, f"unknown case: no case {sscc} was packed"
+    elif not packing:
+        if child.parent_sscc != target.sscc:
+            outcome, reason = Outcome.refused, f"case {sscc} is not in {target.sscc}"
+    elif sscc == target.sscc or sscc in above_target:
+        outcome, reason = Outcome.refused, f"case {sscc} cannot go inside itself"
+    elif child.holder_id != ctx.facility_id or child.transit_to_id is not None:
+        outcome, reason = Outcome.refused, f"case {sscc} is not held here; receive it first"
+    elif child.parent_sscc == target.sscc:
+        outcome, reason = Outcome.warning, "already in this case"
+    elif child.parent_sscc is not None:
+        outcome, reason = Outcome.refused, f"case {sscc} is in {child.parent_sscc}; unpack it first"
+    work.results.append(case_result(text, sscc, outcome, reason))
+    if child is not None and outcome is Outcome.ok:
+        cases.saves[sscc] = replace(child, parent_sscc=target.sscc if packing else None)
+        cases.record(ctx, sscc, 0, outcome, f"{ctx.action.value}ed in {target.sscc}")
+
+
+def _case_decision(root: ContainerRow, ctx: Context) -> tuple[Outcome, str, AlertCode | None]:
+    here = ctx.facility_id
+    if ctx.action in MOVES:
+        if root.transit_to_id is not None:
+            return _conflict(
+                ctx, "the case is in transit; it must be received before it moves again"
+            )
+        if root.holder_id != here:
+            return _conflict(ctx, "the case is registered at another facility, not here")
+        return Outcome.ok, "", None
+    if root.transit_to_id == here:
+        return Outcome.ok, "", None
+    if root.holder_id == here:
+        return Outcome.warning, "already received here", None
+    if root.transit_to_id is not None:
+        return (
+            Outcome.warning,
+            "received here, but the case was shipped elsewhere",
+            AlertCode.receipt_discrepancy,
+        )
+    return Outcome.warning, "received without a recorded shipment", AlertCode.receipt_discrepancy
+
+
+def _conflict(ctx: Context, reason: str) -> tuple[Outcome, str, AlertCode | None]:
+    if ctx.offline:
+        return (
+            Outcome.warning,
+            f"recorded offline despite a conflict: {reason}",
+            AlertCode.not_held_here,
+        )
+    return Outcome.refused, reason, AlertCode.not_held_here
+
+
+def _moved(container: ContainerRow, ctx: Context, *, is_root: bool) -> ContainerRow:
+    # A case moved on its own leaves the pallet it was on.
+    parent = None if is_root else container.parent_sscc
+    if ctx.action is Action.receive:
+        return replace(
+            container,
+            parent_sscc=parent,
+            holder_id=ctx.facility_id,
+            transit_from_id=None,
+            transit_to_id=None,
+        )
+    return replace(
+        container,
+        parent_sscc=parent,
+        holder_id=None,
+        transit_from_id=ctx.facility_id,
+        transit_to_id=ctx.destination_id,
+    )

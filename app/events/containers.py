@@ -1,0 +1,149 @@
+"""Containers (cases, pallets: SSCC) in plain SQL: their trees, their packs, their moves. Rows
+are locked in SSCC order, like packs, so that concurrent events queue instead of deadlocking."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    sscc: str
+    organization_id: uuid.UUID
+    parent_sscc: str | None
+    holder_id: uuid.UUID | None
+    transit_from_id: uuid.UUID | None
+    transit_to_id: uuid.UUID | None
+
+
+@dataclass
+class Tree:
+    """A container with every container nested in it, and every pack in any of them."""
+
+    root: ContainerRow
+    containers: list[ContainerRow]
+    packs: list[tuple[str, str]]
+
+
+_COLUMNS = "sscc, organization_id, parent_sscc, holder_id, transit_from_id, transit_to_id"
+_LOCK = f"SELECT {_COLUMNS} FROM containers WHERE sscc = ANY(%s) ORDER BY sscc FOR UPDATE"  # noqa: S608
+_TREES = """
+WITH RECURSIVE tree(root, sscc) AS (
+    SELECT sscc, sscc FROM containers WHERE sscc = ANY(%s)
+    UNION ALL
+    SELECT tree.root, c.sscc FROM containers c JOIN tree ON c.parent_sscc = tree.sscc
+)
+SELECT root, sscc FROM tree
+"""
+_PACKS_IN = """
+SELECT container_sscc, gtin, serial FROM packs
+WHERE container_sscc = ANY(%s::char(18)[])
+ORDER BY gtin, serial
+"""
+_ANCESTORS = """
+WITH RECURSIVE up(sscc) AS (
+    SELECT parent_sscc FROM containers WHERE sscc = %s AND parent_sscc IS NOT NULL
+    UNION ALL
+    SELECT c.parent_sscc FROM containers c JOIN up ON c.sscc = up.sscc
+    WHERE c.parent_sscc IS NOT NULL
+)
+SELECT sscc FROM up
+"""
+_CREATE = """
+INSERT INTO containers (sscc, organization_id, packed_at_id, holder_id, created_at, last_event_id)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+_MOVE = """
+UPDATE containers SET parent_sscc = %s, holder_id = %s, transit_from_id = %s,
+                      transit_to_id = %s, last_event_id = %s
+WHERE sscc = %s
+"""
+_EVENT = """
+INSERT INTO container_events (sscc, event_id, action, facility_id, destination_id, event_time,
+                              packs, outcome, reason)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+async def lock(connection: Connection, ssccs: Sequence[str]) -> dict[str, ContainerRow]:
+    if not ssccs:
+        return {}
+    cursor = await connection.execute(_LOCK, (sorted(set(ssccs)),))
+    return {row[0]: ContainerRow(*row) for row in await cursor.fetchall()}
+
+
+async def lock_trees(connection: Connection, roots: Sequence[str]) -> dict[str, Tree]:
+    """The trees under `roots` (those that exist), every container in them locked."""
+    if not roots:
+        return {}
+    cursor = await connection.execute(_TREES, (sorted(set(roots)),))
+    members: dict[str, list[str]] = {}
+    for root, sscc in await cursor.fetchall():
+        members.setdefault(root, []).append(sscc)
+    rows = await lock(connection, [s for group in members.values() for s in group])
+    trees = {
+        root: Tree(rows[root], [rows[s] for s in group if s in rows], [])
+        for root, group in members.items()
+        if root in rows
+    }
+    owner = {s: root for root, group in members.items() for s in group}
+    cursor = await connection.execute(_PACKS_IN, (list(owner),))
+    for sscc, gtin, serial in await cursor.fetchall():
+        trees[owner[sscc]].packs.append((gtin, serial))
+    return trees
+
+
+async def packs_in(connection: Connection, sscc: str) -> list[tuple[str, str]]:
+    cursor = await connection.execute(_PACKS_IN, ([sscc],))
+    return [(gtin, serial) for _, gtin, serial in await cursor.fetchall()]
+
+
+async def children(connection: Connection, sscc: str) -> list[str]:
+    cursor = await connection.execute(
+        "SELECT sscc FROM containers WHERE parent_sscc = %s ORDER BY sscc", (sscc,)
+    )
+    return [row[0] for row in await cursor.fetchall()]
+
+
+async def ancestors(connection: Connection, sscc: str) -> set[str]:
+    cursor = await connection.execute(_ANCESTORS, (sscc,))
+    return {row[0] for row in await cursor.fetchall()}
+
+
+async def create(
+    connection: Connection,
+    sscc: str,
+    organization_id: uuid.UUID,
+    facility_id: uuid.UUID,
+    at: datetime,
+    event_id: uuid.UUID,
+) -> ContainerRow:
+    await connection.execute(
+        _CREATE, (sscc, organization_id, facility_id, facility_id, at, event_id)
+    )
+    return ContainerRow(sscc, organization_id, None, facility_id, None, None)
+
+
+async def save(connection: Connection, rows: Sequence[ContainerRow], event_id: uuid.UUID) -> None:
+    values = [
+        (r.parent_sscc, r.holder_id, r.transit_from_id, r.transit_to_id, event_id, r.sscc)
+        for r in rows
+    ]
+    if values:
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_MOVE, values)
+
+
+async def record_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """Rows in the column order of container_events."""
+    if rows:
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_EVENT, rows)

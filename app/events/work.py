@@ -1,0 +1,279 @@
+"""What one event does to each pack, decided code by code: the per-code results, the rows to
+write (pack events, pack updates) and the alerts to raise. Pure functions over locked rows.
+
+A pack scanned on its own is handled on its own: if it was packed in a case, it leaves the case
+(dispensing one pack of a case opened at the counter is normal; the case's contents stay true).
+A pack moved as part of its case stays in it, unless the move is refused for that pack."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.alerts.engine import AlertDraft
+from app.events.store import PackRow
+from app.events.transitions import Context, Decision, PackState, decide
+from app.facilities.directory import Site
+from models.alerts import AlertCode
+from models.codes import PackCode, read_code
+from models.events import Outcome
+from models.packs import PackStatus, pack_overlays
+
+
+@dataclass(frozen=True)
+class ContainerCode:
+    sscc: str
+
+
+Code = PackCode | ContainerCode | str  # str: why the code cannot be read
+
+
+@dataclass
+class Work:
+    """What one event does, built up code by code (rows in the column order of `store`)."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    pack_events: list[list[Any]] = field(default_factory=list)
+    updates: list[list[Any]] = field(default_factory=list)
+    alerts: list[AlertDraft] = field(default_factory=list)
+    conflict: bool = False
+
+    def absorb(self, other: Work) -> None:
+        """Take `other`'s rows and alerts (not its results)."""
+        self.pack_events += other.pack_events
+        self.updates += other.updates
+        self.alerts += other.alerts
+        self.conflict |= other.conflict
+
+
+def read(text: str) -> Code:
+    result = read_code(text)
+    if not result.ok:
+        return f"cannot read the code: {result.error}"
+    if result.gtin is not None:
+        return PackCode(result.gtin, result.serial, result.lot, result.expiry)
+    if result.sscc is not None:
+        return ContainerCode(result.sscc)
+    return f"the code identifies a {result.kind}, not a pack or a case"
+
+
+def related_sites(
+    packs: Iterable[PackRow], facility: Site, destination: Site | None
+) -> set[uuid.UUID]:
+    ids = {facility.id} | ({destination.id} if destination else set())
+    for pack in packs:
+        for related in (
+            pack.holder_id,
+            pack.transit_from_id,
+            pack.transit_to_id,
+            pack.status_facility_id,
+        ):
+            if related is not None:
+                ids.add(related)
+    return ids
+
+
+def pack_work(
+    work: Work,
+    text: str,
+    code: PackCode,
+    packs: dict[tuple[str, str], PackRow],
+    products: dict[str, uuid.UUID],
+    ctx: Context,
+    seen: set[tuple[str, str]],
+) -> None:
+    """One scanned pack code."""
+    if code.serial is None:
+        reason = "the code has no serial number (AI 21); scan the pack's 2D code"
+        work.results.append(result(text, code, Outcome.refused, None, reason))
+    elif (code.gtin, code.serial) in seen:
+        reason = "scanned twice in this event; counted once"
+        work.results.append(result(text, code, Outcome.warning, None, reason))
+    else:
+        seen.add((code.gtin, code.serial))
+        pack = packs.get((code.gtin, code.serial))
+        if pack is None:
+            unknown(work, text, code, ctx, products)
+        else:
+            apply(work, text, code, pack, ctx)
+
+
+def result(
+    text: str, code: PackCode | None, outcome: Outcome, status: str | None, reason: str
+) -> dict[str, Any]:
+    return {
+        "code": text,
+        "gtin": code.gtin if code else None,
+        "serial": code.serial if code else None,
+        "outcome": outcome.value,
+        "status": status,
+        "reason": reason,
+    }
+
+
+def unknown(
+    work: Work, text: str, code: PackCode, ctx: Context, products: dict[str, uuid.UUID]
+) -> None:
+    if code.gtin not in products:
+        reason = f"unknown product: GTIN {code.gtin} is not registered"
+        alert = AlertCode.unknown_product
+    else:
+        reason = f"unknown serial: no pack {code.serial} of GTIN {code.gtin} was commissioned"
+        alert = AlertCode.unknown_serial
+    reason += " — suspected falsified pack: do not supply it, set it aside and report it"
+    outcome = Outcome.warning if ctx.offline else Outcome.refused
+    work.results.append(result(text, code, outcome, "unknown", reason))
+    work.alerts.append(
+        AlertDraft(
+            alert,
+            f"{ctx.action.value}: {reason}",
+            ctx.facility_id,
+            code.gtin,
+            code.serial,
+            code.lot,
+            owner_id=products.get(code.gtin),
+        )
+    )
+    work.pack_events.append(
+        pack_event(code.gtin, code.serial or "", ctx, outcome, None, None, reason)
+    )
+
+
+def pack_state(pack: PackRow, ctx: Context) -> PackState:
+    return PackState(
+        status=pack.status,
+        holder_id=pack.holder_id,
+        transit_from_id=pack.transit_from_id,
+        transit_to_id=pack.transit_to_id,
+        status_facility_id=pack.status_facility_id,
+        status_at=pack.status_at,
+        overlays=pack_overlays(pack.expiry, pack.overlay, ctx.event_time.date()),
+    )
+
+
+def apply(
+    work: Work,
+    text: str,
+    code: PackCode,
+    pack: PackRow,
+    ctx: Context,
+    case: str | None = None,
+) -> None:
+    """Decide and record one pack; `case`: the container it is moved in, if any."""
+    state = pack_state(pack, ctx)
+    mismatch = _register_mismatch(code, pack)
+    decision: Decision
+    if mismatch and not ctx.offline:
+        decision = Decision(Outcome.refused, mismatch[1], state, alert=mismatch[0])
+    else:
+        decision = decide(state, ctx)
+        if mismatch:
+            decision = Decision(
+                Outcome.warning,
+                f"{mismatch[1]}; {decision.reason}",
+                decision.state,
+                alert=mismatch[0],
+            )
+    work.conflict |= decision.conflict
+    new = decision.state
+    refused = decision.outcome is Outcome.refused
+    container = pack.container_sscc
+    reason = decision.reason
+    if container is not None and (refused if case else not refused):
+        container = None
+        left = f"taken out of case {pack.container_sscc}"
+        reason = f"{reason}; {left}" if reason else left
+    if decision.alert is not None:
+        work.alerts.append(
+            AlertDraft(
+                decision.alert,
+                f"{ctx.action.value}: {decision.reason}",
+                ctx.facility_id,
+                pack.gtin,
+                pack.serial,
+                pack.lot,
+                related=(pack.holder_id, pack.status_facility_id, pack.transit_from_id),
+                owner_id=pack.owner_id,
+            )
+        )
+    work.results.append(result(text, code, decision.outcome, new.status.value, reason))
+    work.pack_events.append(
+        pack_event(
+            pack.gtin,
+            pack.serial,
+            ctx,
+            decision.outcome,
+            pack.status,
+            new.status,
+            reason,
+            case or pack.container_sscc,
+        )
+    )
+    if new != state or container != pack.container_sscc:
+        work.updates.append(pack_update(new, container, pack))
+
+
+def pack_update(state: PackState, container: str | None, pack: PackRow) -> list[Any]:
+    """Column order of store.update_packs, less the event id (inserted at 6)."""
+    return [
+        state.status.value,
+        state.holder_id,
+        state.transit_from_id,
+        state.transit_to_id,
+        state.status_facility_id,
+        state.status_at,
+        container,
+        pack.gtin,
+        pack.serial,
+    ]
+
+
+def _register_mismatch(code: PackCode, pack: PackRow) -> tuple[AlertCode, str] | None:
+    """A code whose batch or expiry differs from the register (EU FMD alerts A68 and A52)."""
+    if code.lot is not None and code.lot != pack.lot:
+        return AlertCode.batch_mismatch, (
+            f"batch mismatch: the code says lot {code.lot}, the register says {pack.lot} — "
+            "check the scanner's set-up, else suspect a falsified pack"
+        )
+    if code.expiry is not None and code.expiry != pack.expiry:
+        return AlertCode.expiry_mismatch, (
+            f"expiry mismatch: the code says {code.expiry.isoformat()}, the register says "
+            f"{pack.expiry.isoformat()}"
+        )
+    return None
+
+
+def pack_event(
+    gtin: str,
+    serial: str,
+    ctx: Context,
+    outcome: Outcome,
+    before: PackStatus | None,
+    after: PackStatus | None,
+    reason: str,
+    container: str | None = None,
+) -> list[Any]:
+    """Column order of store.insert_pack_events, less the event id (inserted at 2) and the
+    recording time (at 7)."""
+    return [
+        gtin,
+        serial[:20],
+        ctx.action.value,
+        ctx.facility_id,
+        ctx.destination_id,
+        ctx.event_time,
+        ctx.offline,
+        outcome.value,
+        before.value if before else None,
+        after.value if after else None,
+        reason[:300],
+        container,
+    ]
+
+
+def status_code_of(work: Work) -> int:
+    if work.results and all(r["outcome"] == Outcome.refused.value for r in work.results):
+        return 409 if work.conflict else 422
+    return 200
