@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.demo_supply import demo_gtin
 from models.gs1 import with_check_digit
 from tests.helpers import DEVICES, LOGINS, USER_BY_ROLE, device_headers, headers_for
 
@@ -35,6 +36,11 @@ def statuses(admin: int, inspector: int, organizations: int, device: int = 403) 
     )
 
 
+AMX_GTIN = demo_gtin("101")
+AMX = f"{AMX_GTIN}/AMX2601"  # Sina Darou's
+ATV = f"{demo_gtin('103')}/ATV2604"  # Zagros Pharmed's
+HANDLED_AMX = statuses(200, 200, 200) | {"importer": 404}
+HANDLED_ATV = statuses(200, 200, 404) | {"pharmacy": 200}
 NEW_GLN = with_check_digit("626000888800")
 NEW_GTIN = with_check_digit("0626000888800")
 CASES = [
@@ -175,6 +181,38 @@ CASES = [
         statuses(403, 404, 404),
         {"status": "investigating"},
     ),
+    # Trace: an organisation sees a batch or pack it has handled (in the demo world Sina Darou's
+    # AMX2601 went through Daru Pakhsh to the pharmacies and the hospital; Zagros Pharmed's
+    # ATV2604 through Fars Pakhsh to the pharmacies); others get 404, devices 403.
+    Case("batch distribution", "GET", f"/api/batches/{AMX}/distribution", HANDLED_AMX),
+    Case("batch forward trace", "GET", f"/api/batches/{AMX}/trace", HANDLED_AMX),
+    Case("other batch distribution", "GET", f"/api/batches/{ATV}/distribution", HANDLED_ATV),
+    Case("other batch forward trace", "GET", f"/api/batches/{ATV}/trace", HANDLED_ATV),
+    Case(
+        "pack backward trace",
+        "GET",
+        f"/api/packs/{AMX_GTIN}/{{amx_serial}}/trace",
+        # The first pack went from the plant to Daru Pakhsh's Tehran hub and Dr. Razi Pharmacy.
+        HANDLED_AMX | {"hospital": 404},
+    ),
+    Case(
+        "own inventory",
+        "GET",
+        "/api/facilities/{own_gln}/inventory",
+        statuses(200, 200, 200, device=200),
+    ),
+    Case(
+        "own inventory CSV",
+        "GET",
+        "/api/facilities/{own_gln}/inventory.csv",
+        statuses(200, 200, 200, device=200),
+    ),
+    Case(
+        "other inventory",
+        "GET",
+        "/api/facilities/{other_gln}/inventory",
+        statuses(200, 200, 404, device=404),
+    ),
 ]
 
 
@@ -189,7 +227,11 @@ async def _ids(client: AsyncTestClient[Any], caller: str) -> dict[str, str]:
     devices = (await client.get("/api/devices", headers=admin)).json()
     device_by_facility = {d["facility_id"]: d["id"] for d in devices}
     own, other = facilities[own_gln], facilities[other_gln]
+    serials = await client.get(f"/api/batches/{AMX}/packs.csv", headers=admin)
     return {
+        "own_gln": own_gln,
+        "other_gln": other_gln,
+        "amx_serial": serials.text.splitlines()[1].split(",")[1],
         "own_org": own["organization_id"],
         "other_org": other["organization_id"],
         "own_facility": own["id"],
