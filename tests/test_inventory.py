@@ -99,6 +99,7 @@ async def test_inventory_counts_active_packs_held_by_batch_and_expiry(
         "days_to_expiry": 20,
         "expired": False,
         "packs": 10,
+        "overlay": None,
     }
     products = {p["gtin"]: (p["packs"], p["batches"]) for p in body["products"]}
     assert (products[a], products[b]) == ((13, 2), (3, 1))
@@ -146,14 +147,16 @@ async def test_inventory_csv_is_streamed_with_the_same_lines(
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == f'attachment; filename="{RAZI}-inventory.csv"'
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["gtin", "product", "product_fa", "lot", "expiry", "days_to_expiry", "packs"]
+    assert rows[0] == [
+        "gtin", "product", "product_fa", "lot", "expiry", "days_to_expiry", "packs", "overlay"
+    ]  # fmt: skip
     assert [row for row in rows[1:] if row[0] in (a, b)] == [
         [a, "Amoxicillin 500 mg (401)", "آموکسی‌سیلین ۵۰۰", "GONE",
-         (TODAY - timedelta(days=10)).isoformat(), "-10", "3"],
+         (TODAY - timedelta(days=10)).isoformat(), "-10", "3", ""],
         [a, "Amoxicillin 500 mg (401)", "آموکسی‌سیلین ۵۰۰", "SOON",
-         (TODAY + timedelta(days=20)).isoformat(), "20", "10"],
+         (TODAY + timedelta(days=20)).isoformat(), "20", "10", ""],
         [b, "Amoxicillin 500 mg (402)", "آموکسی‌سیلین ۵۰۰", "LATER",
-         (TODAY + timedelta(days=400)).isoformat(), "400", "3"],
+         (TODAY + timedelta(days=400)).isoformat(), "400", "3", ""],
     ]  # fmt: skip
     # The JSON answer has exactly the CSV's lines.
     body = (
@@ -165,6 +168,33 @@ async def test_inventory_csv_is_streamed_with_the_same_lines(
     ).json()
     assert [[line["gtin"], line["lot"], str(line["packs"])] for line in body["batches"]] == [
         [row[0], row[3], row[6]] for row in rows[1:]
+    ]
+
+
+async def test_recalled_stock_stays_on_the_shelf_flagged(client: AsyncTestClient[Any]) -> None:
+    a, b, _ = await stock_razi(client)
+    inspector = await headers_for(client, "fdo-inspector")
+    recall = await client.post(
+        "/api/recalls",
+        json={
+            "gtin": a,
+            "lots": ["SOON"],
+            "recall_class": "II",
+            "reason": "out-of-specification dissolution",
+            "instructions": "quarantine and return",
+            "deadline": (TODAY + timedelta(days=14)).isoformat(),
+        },
+        headers=inspector,
+    )
+    assert recall.status_code == 201, recall.text
+    razi = await headers_for(client, "razi-pharmacy")
+    body = (await client.get(f"/api/facilities/{RAZI}/inventory", headers=razi)).json()
+    overlays = {line["lot"]: line["overlay"] for line in body["batches"] if line["gtin"] in (a, b)}
+    assert overlays == {"GONE": None, "SOON": "recalled", "LATER": None}
+    listing = await client.get(f"/api/facilities/{RAZI}/inventory.csv", headers=razi)
+    assert f"{a},Amoxicillin 500 mg (401)," in listing.text
+    assert [row[-1] for row in csv.reader(io.StringIO(listing.text)) if row[3] == "SOON"] == [
+        "recalled"
     ]
 
 

@@ -35,6 +35,7 @@ class BatchStock:
     days_to_expiry: int  # negative once expired
     expired: bool
     packs: int
+    overlay: str | None  # recalled or withdrawn: still on the shelf, but not to be supplied
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class StockQuery:
 # Aggregated before the joins: one group per batch held. The names are the CSV's header.
 _STOCK = """
 SELECT s.gtin, pr.name AS product, pr.name_fa AS product_fa, s.lot, b.expiry,
-       b.expiry - %(today)s::date AS days_to_expiry, s.packs
+       b.expiry - %(today)s::date AS days_to_expiry, s.packs, b.overlay
 FROM (
     SELECT gtin, lot, count(*) AS packs FROM packs
     WHERE holder_id = %(facility)s AND status = 'active'
@@ -114,8 +115,8 @@ async def inventory(
     query = await stock_query(connection, principal, gln, expiring_within_days)
     rows = await (await connection.execute(_STOCK, query.params())).fetchall()
     batches = [
-        BatchStock(gtin, name, name_fa, lot, expiry, days, days < 0, packs)
-        for gtin, name, name_fa, lot, expiry, days, packs in rows
+        BatchStock(gtin, name, name_fa, lot, expiry, days, days < 0, packs, overlay)
+        for gtin, name, name_fa, lot, expiry, days, packs, overlay in rows
     ]
     products: dict[str, ProductStock] = {}
     for line in batches:
