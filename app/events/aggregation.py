@@ -182,6 +182,7 @@ def pack_into(
         outcome = Outcome.refused
         reason = f"the pack is packed in case {pack.container_sscc}; unpack it first"
     status = pack.status.value if pack else "unknown"
+    work.conflict |= outcome is Outcome.refused and pack is not None
     work.results.append(
         {
             "code": text,
@@ -216,13 +217,13 @@ def case_into(
     """One case scanned into (packing) or out of (unpacking) the target case, e.g. on a pallet."""
     packing = ctx.action is Action.pack
     outcome, reason = Outcome.ok, ""
-    if child is None:
+    if sscc == target.sscc or (packing and sscc in above_target):
+        outcome, reason = Outcome.refused, f"case {sscc} cannot go inside itself"
+    elif child is None:
         outcome, reason = Outcome.refused, f"unknown case: no case {sscc} was packed"
     elif not packing:
         if child.parent_sscc != target.sscc:
             outcome, reason = Outcome.refused, f"case {sscc} is not in {target.sscc}"
-    elif sscc == target.sscc or sscc in above_target:
-        outcome, reason = Outcome.refused, f"case {sscc} cannot go inside itself"
     elif child.holder_id != ctx.facility_id or child.transit_to_id is not None:
         outcome, reason = Outcome.refused, f"case {sscc} is not held here; receive it first"
     elif child.parent_sscc == target.sscc:
@@ -230,6 +231,7 @@ def case_into(
     elif child.parent_sscc is not None:
         outcome, reason = Outcome.refused, f"case {sscc} is in {child.parent_sscc}; unpack it first"
     work.results.append(case_result(text, sscc, outcome, reason))
+    work.conflict |= outcome is Outcome.refused and child is not None
     if child is not None and outcome is Outcome.ok:
         cases.saves[sscc] = replace(child, parent_sscc=target.sscc if packing else None)
         cases.record(ctx, sscc, 0, outcome, f"{ctx.action.value}ed in {target.sscc}")
