@@ -6,9 +6,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import numpy.typing as npt
+import zxingcpp
 
 Frame = npt.NDArray[np.uint8]
-CONDITIONS = ("clean", "rotated", "blurred", "perspective", "low_contrast", "glare")
+CONDITIONS = (
+    "clean", "rotated", "turned", "blurred", "perspective", "low_contrast", "glare", "inverted",
+)  # fmt: skip
 
 
 def background(width: int, height: int, rng: np.random.Generator) -> Frame:
@@ -28,9 +31,11 @@ def place(frame: Frame, symbol: Frame, center: tuple[int, int], condition: str,
     patch = cv2.copyMakeBorder(symbol, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
     h, w = patch.shape
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    angle = {"rotated": rng.uniform(15, 35) * rng.choice([-1, 1])}.get(
-        condition, rng.uniform(-4, 4)
-    )
+    angle = rng.uniform(-4, 4)
+    if condition == "rotated":
+        angle = rng.uniform(15, 35) * rng.choice([-1, 1])
+    elif condition == "turned":  # a pack lying sideways or upside down
+        angle += rng.choice([90, 180, 270])
     radians = np.deg2rad(angle)
     corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]],
                        dtype=np.float32)  # fmt: skip
@@ -58,6 +63,8 @@ def finish(frame: Frame, condition: str, rng: np.random.Generator) -> Frame:
         cx, cy = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
         glow = 90 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (width / 6) ** 2))
         frame = np.clip(frame.astype(np.float32) + glow, 0, 255).astype(np.uint8)
+    elif condition == "inverted":  # light on dark, as laser-marked on dark cartons
+        frame = 255 - frame
     return frame
 
 
@@ -72,3 +79,18 @@ def frame_with(symbols: list[Frame], width: int, height: int, condition: str,
         center = (int((column + 0.5) * width / columns), int((row + 0.5) * height / rows))
         place(frame, symbol, center, condition, rng)
     return finish(frame, condition, rng)
+
+
+def square_datamatrix(hri: str, scale: int) -> Frame:
+    """A square GS1 DataMatrix (ECC 200) of `hri` (bracketed element string), the smallest that
+    holds it, as packs from other printers carry: GS1 healthcare asks for square symbols, and
+    our short element strings would otherwise become rectangular (DMRE) ones."""
+    for version in range(1, 25):  # zint's square ECC 200 sizes, 10x10 to 144x144
+        try:
+            barcode = zxingcpp.create_barcode(
+                hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True, version=version
+            )
+        except ValueError:  # too small for the content
+            continue
+        return np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=scale), dtype=np.uint8)
+    raise ValueError("too long for a square DataMatrix")
