@@ -38,9 +38,12 @@ from models.gs1 import InvalidKey, validate_sscc
 from models.identity import Device, Facility, Organization, OrganizationKind, Role
 from scanner.capture import SourceError, frames, keyboard
 from scanner.decoder import decode, decoder_for
+from scanner.live import scan_frames
 from scanner.outbox import Outbox
-from scanner.sender import http_client, http_post, http_verify, sync
-from scanner.session import MODES, ScanSession
+from scanner.sender import http_client, http_post, http_product_name, http_verify, sync
+from scanner.session import MODES, Feedback, ScanSession
+from scanner.sound import ring
+from scanner.window import PreviewUnavailable, Window
 
 T = TypeVar("T")
 
@@ -356,6 +359,13 @@ def _counted(packs: list[LabelPack], progress: Any) -> Iterator[LabelPack]:
     "--stop-on-refused/--no-stop-on-refused", default=None,
     help="Wait for Enter after a refused scan (default: when run at a terminal).",
 )  # fmt: skip
+@click.option(
+    "--preview/--no-preview", default=None,
+    help="A window with each code outlined green (ok), red (refused) or amber (warning); "
+    "q or Escape stops. Default: when a display exists.",
+)  # fmt: skip
+@click.option("--sound/--no-sound", default=True, show_default=True,
+              help="Ring the terminal bell: once for a warning, twice for a refusal.")  # fmt: skip
 @click.pass_context
 def scan_group(
     ctx: click.Context,
@@ -367,6 +377,8 @@ def scan_group(
     cooldown: float,
     decoder: str,
     stop_on_refused: bool | None,
+    preview: bool | None,
+    sound: bool,
 ) -> None:
     """Scan packs from a camera, video, stream, images or a keyboard-wedge scanner: every scan
     is queued in the outbox first, so an outage never stops the scanning. Subcommands: decode,
@@ -378,8 +390,9 @@ def scan_group(
     client = http_client(server, api_key)
     try:
         session = ScanSession(
-            mode, _outbox(), http_post(client), http_verify(client), destination, cooldown
-        )
+            mode, _outbox(), http_post(client), http_verify(client), destination, cooldown,
+            product_name=http_product_name(client),
+        )  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
@@ -388,22 +401,39 @@ def scan_group(
         raise click.ClickException(str(exc)) from exc
     if stop_on_refused is None:
         stop_on_refused = sys.stdin.isatty()
-    batches: Iterator[list[str]] = (
-        ([line] for line in keyboard(sys.stdin))
-        if source == "keyboard"
-        else ([d.text for d in read(frame)] for frame in frames(source))
-    )
+
+    def tell(feedback: Feedback) -> None:
+        if sound:
+            ring(feedback.outcome, lambda bell: click.echo(bell, nl=False))
+        product = f"{feedback.product}: " if feedback.product else ""
+        click.echo(f"{feedback.outcome:8} {feedback.code!r}  {product}{feedback.message}")
+        if feedback.outcome == "refused" and stop_on_refused:
+            click.pause("Refused: set the pack aside, then press any key to go on.")
+
     try:
-        for codes in batches:
-            for feedback in session.see(codes):
-                bell = "\a" if feedback.outcome == "refused" else ""
-                click.echo(f"{bell}{feedback.outcome:8} {feedback.code!r}  {feedback.message}")
-                if feedback.outcome == "refused" and stop_on_refused:
-                    click.pause("Refused: set the pack aside, then press any key to go on.")
+        if source == "keyboard":
+            for line in keyboard(sys.stdin):
+                for feedback in session.see([line]):
+                    tell(feedback)
+        else:
+            scan_frames(session, frames(source), read, _preview_window(preview, mode), tell)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     status = session.outbox.status()
     click.echo(f"done: {status.sent} sent, {status.queued} queued", err=True)
+
+
+def _preview_window(wanted: bool | None, mode: str) -> Window | None:
+    """The preview window: asked for (it must open), refused, or by default when it can."""
+    if wanted is False:
+        return None
+    try:
+        return Window(f"DaruTrace scanner — {mode}")
+    except PreviewUnavailable as exc:
+        if wanted:
+            raise click.ClickException(f"no preview: {exc}") from exc
+        click.echo(f"no preview: {exc}; scanning without it", err=True)
+        return None
 
 
 def _outbox() -> Outbox:

@@ -44,6 +44,14 @@ def http_verify(client: httpx.Client) -> Callable[[str], tuple[int, Any]]:
     return verify
 
 
+def http_product_name(client: httpx.Client) -> Callable[[str], str | None]:
+    def name(gtin: str) -> str | None:
+        response = client.get(f"/api/products/{gtin}")
+        return str(response.json()["name"]) if response.status_code == 200 else None
+
+    return name
+
+
 def sync(outbox: Outbox, post: Post, batch: int = 100) -> SyncResult:
     sent = refused = 0
     online = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from scanner.sender import Post, sync
 
 MODES = ("verify", "receive", "ship", "dispense", "return", "destroy")
 Verify = Callable[[str], tuple[int, Any]]
+ProductName = Callable[[str], str | None]  # GTIN -> the registered name; raises when offline
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Feedback:
     code: str
     outcome: str  # ok | warning | refused | queued
     message: str
+    product: str = ""  # the product's registered name, when the server could tell
 
 
 @dataclass
@@ -37,6 +39,8 @@ class ScanSession:
     cooldown: float = 2.0  # seconds a code must be out of sight before it counts as a re-scan
     clock: Callable[[], float] = time.monotonic
     online: bool = True
+    product_name: ProductName | None = None
+    _names: dict[str, str] = field(default_factory=dict)
     _last_seen: dict[str, float] = field(default_factory=dict)
     _counted: set[str] = field(default_factory=set)
 
@@ -72,7 +76,19 @@ class ScanSession:
         if self.destination_gln:
             payload["destination_gln"] = self.destination_gln
         event_id = self.outbox.enqueue(payload)
-        return self._send(text, event_id)
+        return replace(self._send(text, event_id), product=self._name(read.gtin))
+
+    def _name(self, gtin: str | None) -> str:
+        """The product's name, asked once per GTIN and never while offline (no scan waits on
+        a server that is down)."""
+        if gtin is None or self.product_name is None or not self.online:
+            return ""
+        if gtin not in self._names:
+            try:
+                self._names[gtin] = self.product_name(gtin) or ""
+            except httpx.TransportError:
+                return ""
+        return self._names[gtin]
 
     def _send(self, text: str, event_id: str) -> Feedback:
         result = sync(self.outbox, self.post)
@@ -100,4 +116,4 @@ class ScanSession:
             return Feedback(text, "refused", str(body.get("detail", status)))
         outcome = "ok" if body["status"] == "active" and not body["reason"] else "warning"
         name = (body.get("product") or {}).get("name", "")
-        return Feedback(text, outcome, f"{name}: {body['status']} {body['reason']}".strip())
+        return Feedback(text, outcome, f"{body['status']} {body['reason']}".strip(), name)

@@ -126,7 +126,7 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
     _video(video, gtin, "CTZ9", serials)
     received = _scan(
         ["--mode", "receive", "--source", str(video), "--server", live_server,
-         "--api-key", HUB_KEY, "--no-stop-on-refused"],
+         "--api-key", HUB_KEY, "--no-stop-on-refused", "--no-preview"],
         tmp_path / "hub.sqlite3",
     )  # fmt: skip
     assert received.returncode == 0, received.stderr
@@ -140,7 +140,7 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
     pharmacy_outbox = tmp_path / "pharmacy.sqlite3"
     offline = _scan(
         ["--mode", "dispense", "--source", str(video), "--server", "http://127.0.0.1:9",
-         "--api-key", PHARMACY_KEY, "--no-stop-on-refused"],
+         "--api-key", PHARMACY_KEY, "--no-stop-on-refused", "--no-preview"],
         pharmacy_outbox,
     )  # fmt: skip
     assert offline.returncode == 0, offline.stderr
@@ -173,7 +173,7 @@ def test_a_scanner_killed_mid_run_loses_and_doubles_nothing(
     env = os.environ | {"DARUTRACE_SCANNER_OUTBOX": str(outbox)}
     scanner = subprocess.Popen(
         [DARUTRACE, "scan", "--mode", "receive", "--source", str(video), "--server",
-         "http://127.0.0.1:9", "--api-key", HUB_KEY, "--no-stop-on-refused"],
+         "http://127.0.0.1:9", "--api-key", HUB_KEY, "--no-stop-on-refused", "--no-preview"],
         env=env, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert scanner.stdout is not None
