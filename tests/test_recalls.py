@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from models.gs1 import with_check_digit
 from tests.helpers import event, facility_gln, headers_for, pack_code, register_batch
 
 DEADLINE = (date.today() + timedelta(days=7)).isoformat()
@@ -119,7 +120,7 @@ async def test_a_recall_followed_to_the_last_pack(client: AsyncTestClient[Any]) 
     final = (await client.get(recall_url, headers=inspector)).json()
     assert {k: v for k, v in final["progress"].items() if v} == {
         "affected": 40,
-        "returned": 20,
+        "at_owner": 20,
         "quarantined": 10,
         "destroyed": 8,
         "supplied_before_recall": 2,
@@ -194,4 +195,61 @@ async def test_a_withdrawal_sets_the_withdrawn_overlay(client: AsyncTestClient[A
     assert sold.status_code == 409 and "withdrawn" in sold.json()["results"][0]["reason"]
     # The manufacturer sees its own product's recall with all its progress.
     mine = (await client.get(f"/api/recalls/{issued.json()['id']}", headers=maker)).json()
-    assert mine["progress"]["at_holder"] == 0 and mine["progress"]["returned"] == 3
+    assert mine["progress"]["at_holder"] == 0 and mine["progress"]["at_owner"] == 3
+
+
+async def test_recalling_a_demo_batch_until_all_is_accounted_for(
+    client: AsyncTestClient[Any],
+) -> None:
+    """The demo world's AMX2601 is at the factory, at two hubs, at pharmacies and a hospital, in
+    transit, and partly dispensed. Every holder sends its stock back; the factory receives it."""
+    inspector = await headers_for(client, "fdo-inspector")
+    admin = await headers_for(client, "fdo-admin")
+    gtin = with_check_digit("0626000999101")
+    issued = await client.post(
+        "/api/recalls", json=recall_order(gtin, ["AMX2601"]), headers=inspector
+    )
+    assert issued.status_code == 201, issued.text
+    url = f"/api/recalls/{issued.json()['id']}"
+    progress = issued.json()["progress"]
+    assert all(progress[c] > 0 for c in ("at_holder", "in_transit", "at_owner")), progress
+    assert progress["supplied_before_recall"] > 0
+
+    facilities = (await client.get("/api/facilities", headers=admin)).json()
+    organization_of = {f["gln"]: f["organization_id"] for f in facilities}
+    users = (await client.get("/api/users", headers=admin)).json()
+    user_of = {u["organization_id"]: u["username"] for u in users}
+    factory = facility_gln("sina-darou")
+
+    async def holder(gln: str) -> dict[str, str]:
+        return await headers_for(client, user_of[organization_of[gln]])
+
+    in_transit = (await client.get(f"{url}/packs?category=in_transit", headers=inspector)).json()
+    for gln in {p["facility_gln"] for p in in_transit}:
+        codes = [pack_code(p["gtin"], p["serial"]) for p in in_transit if p["facility_gln"] == gln]
+        received = await event(client, await holder(gln), "receive", codes, facility_gln=gln)
+        assert received.json()["summary"]["ok"] == len(codes), received.text
+    at_holders = (await client.get(f"{url}/packs?category=at_holder", headers=inspector)).json()
+    assert len(at_holders) == progress["at_holder"] + progress["in_transit"]
+    for gln in {p["facility_gln"] for p in at_holders}:
+        codes = [pack_code(p["gtin"], p["serial"]) for p in at_holders if p["facility_gln"] == gln]
+        headers = await holder(gln)
+        assert (await client.post(f"{url}/acknowledge", headers=headers)).status_code == 200
+        sent = await event(
+            client, headers, "return", codes, facility_gln=gln, destination_gln=factory
+        )
+        assert sent.json()["summary"]["ok"] == len(codes), sent.text
+    returning = (await client.get(f"{url}/packs?category=returning", headers=inspector)).json()
+    maker = await headers_for(client, "sina-darou")
+    assert (await client.post(f"{url}/acknowledge", headers=maker)).status_code == 200
+    back = await event(
+        client, maker, "receive", [pack_code(p["gtin"], p["serial"]) for p in returning]
+    )
+    assert back.json()["summary"]["ok"] == len(returning)
+
+    final = (await client.get(url, headers=inspector)).json()["progress"]
+    assert final["all_accounted_for"] is True, final
+    assert final["supplied_before_recall"] == progress["supplied_before_recall"]
+    assert final["at_owner"] == progress["affected"] - progress["supplied_before_recall"]
+    notices = (await client.get(url, headers=inspector)).json()["notices"]
+    assert notices and all(n["acknowledged_at"] for n in notices)

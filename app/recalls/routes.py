@@ -97,7 +97,7 @@ class RecallController(Controller):
     @post(
         "/{recall_id:uuid}/acknowledge",
         guards=[allow(ORGANIZATION_ROLES)],
-        summary="Acknowledge your organisation's (or your facility's) notice of a recall",
+        summary="Acknowledge your organisation's notices of a recall (all its facilities)",
         status_code=200,
     )
     async def acknowledge(

@@ -24,15 +24,17 @@ from models.recalls import RecallClass, RecallKind
 
 Connection = psycopg.AsyncConnection[Any]
 
-# Where each affected pack stands. A pack is accounted for once its fate under the recall is
-# settled; `at_holder` and `in_transit` packs are still saleable stock in the chain, and stolen
-# packs are lost.
+# Where each affected pack stands: at a holder (saleable), in transit to one, quarantined
+# (locked) at a holder, returning to or at the product owner's facilities (returned, or never
+# shipped), destroyed, supplied (dispensed, exported, sampled, checked out) before or after the
+# recall, stolen. A pack is accounted for once its fate under the recall is settled;
+# `at_holder` and `in_transit` packs are still saleable stock in the chain, stolen packs are lost.
 CATEGORIES = (
     "at_holder",
     "in_transit",
     "quarantined",
     "returning",
-    "returned",
+    "at_owner",
     "destroyed",
     "supplied_before_recall",
     "supplied_after_recall",
@@ -54,7 +56,7 @@ SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
          WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = b.organization_id
            THEN 'returning'
          WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
-         WHEN holder.organization_id = b.organization_id THEN 'returned'
+         WHEN holder.organization_id = b.organization_id THEN 'at_owner'
          WHEN p.status = 'locked' THEN 'quarantined'
          ELSE 'at_holder'
        END AS category
@@ -288,21 +290,13 @@ async def list_recalls(connection: Connection, principal: Principal) -> list[dic
 async def acknowledge(
     connection: Connection, principal: Principal, recall_id: uuid.UUID
 ) -> list[dict[str, Any]]:
-    """The caller's organisation acknowledges the notices of its facilities (a user bound to a
-    facility, that facility's only)."""
+    """The caller's organisation acknowledges the notices of all its facilities."""
     await _visible_recall(connection, principal, recall_id)
     cursor = await connection.execute(
         "UPDATE recall_notices SET acknowledged_at = %s, acknowledged_by = %s"
         " WHERE recall_id = %s AND organization_id = %s AND acknowledged_at IS NULL"
-        " AND (%s::uuid IS NULL OR facility_id = %s::uuid) RETURNING facility_id",
-        (
-            utcnow(),
-            principal.id,
-            recall_id,
-            principal.organization_id,
-            principal.facility_id,
-            principal.facility_id,
-        ),
+        " RETURNING facility_id",
+        (utcnow(), principal.id, recall_id, principal.organization_id),
     )
     if not await cursor.fetchall():
         pending = await (
