@@ -158,17 +158,24 @@ async def test_forward_trace_lists_every_facility_reached_and_every_dispenser(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["scope"] == "all"
-    reached = [(f["facility"]["gln"], f["packs"]) for f in body["facilities"]]
+    reached = [(f["facility"]["gln"], f["commissioned"], f["received"]) for f in body["facilities"]]
     # In the order the batch reached them; Hafez's packs are still on the road.
-    assert reached == [(PLANT, 60), (HUB, 50), (RAZI, 20), (MASHHAD, 10), (HOSPITAL, 5)]
+    assert reached == [
+        (PLANT, 60, 0),
+        (HUB, 0, 50),
+        (RAZI, 0, 20),
+        (MASHHAD, 0, 10),
+        (HOSPITAL, 0, 5),
+    ]
     first = body["facilities"][0]
     assert first["first_at"] <= first["last_at"]
     assert body["facilities"][0]["facility"]["organization"]["kind"] == "manufacturer"
     dispensers = [
-        (d["facility"]["gln"], d["facility"]["organization"]["kind"], d["dispensed"], d["undone"])
+        (d["facility"]["gln"], d["facility"]["organization"]["kind"], d["dispensed"])
         for d in body["dispensers"]
     ]
-    assert dispensers == [(RAZI, "pharmacy", 3, 1), (HOSPITAL, "hospital", 1, 0)]
+    # Razi dispensed 3 and undid 1.
+    assert dispensers == [(RAZI, "pharmacy", 2), (HOSPITAL, "hospital", 1)]
     assert body["dispensers"][0]["first_dispensed_at"] <= body["dispensers"][0]["last_dispensed_at"]
 
 
@@ -179,13 +186,13 @@ async def test_forward_trace_is_scoped_to_the_callers_facilities(
     path = f"/api/batches/{gtin}/{lot}/trace"
     distributor = (await get(client, path, "darupakhsh")).json()
     assert distributor["scope"] == "own"
-    assert [(f["facility"]["gln"], f["packs"]) for f in distributor["facilities"]] == [
+    assert [(f["facility"]["gln"], f["received"]) for f in distributor["facilities"]] == [
         (HUB, 50),
         (MASHHAD, 10),
     ]
     assert distributor["dispensers"] == []
     razi = (await get(client, path, "razi-pharmacy")).json()
-    assert [(d["facility"]["gln"], d["dispensed"]) for d in razi["dispensers"]] == [(RAZI, 3)]
+    assert [(d["facility"]["gln"], d["dispensed"]) for d in razi["dispensers"]] == [(RAZI, 2)]
     # Hafez's packs have not arrived: nothing reached it yet, but the batch is not hidden.
     hafez = await get(client, path, "hafez-pharmacy")
     assert hafez.status_code == 200, hafez.text

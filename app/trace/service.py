@@ -175,18 +175,18 @@ async def distribution(
 @dataclass(frozen=True)
 class Reached:
     facility: Place
-    packs: int  # distinct packs with a recorded step there (commissioning included)
-    first_at: datetime
+    commissioned: int  # packs of the batch commissioned there
+    received: int  # receipts of its packs there (a pack received there twice counts twice)
+    first_at: datetime  # its first and last recorded step with the batch
     last_at: datetime
 
 
 @dataclass(frozen=True)
 class Dispenser:
     facility: Place
-    dispensed: int  # distinct packs dispensed there
+    dispensed: int  # packs of the batch dispensed there (and not undone)
     first_dispensed_at: datetime
     last_dispensed_at: datetime
-    undone: int  # of which the dispensing was later undone there
 
 
 @dataclass(frozen=True)
@@ -200,33 +200,44 @@ class BatchTrace:
     dispensers: list[Dispenser]  # most packs first
 
 
-# Every recorded step of every pack of the batch (refused attempts changed nothing and are not
-# steps), commissioning included, first per (facility, pack), then per facility.
+# Where the batch went, from the event log: commissioning (one event for many packs) and every
+# recorded step of its packs (refused attempts changed nothing and are not steps). One pass over
+# the product's pack events, kept to the batch by a semi-join on the packs' primary key, and
+# grouped by facility only (no per-pack grouping: a million packs make millions of rows).
 _FORWARD = """
-WITH batch AS (
-    SELECT serial, commission_event_id FROM packs WHERE gtin = %(gtin)s AND lot = %(lot)s
-), steps AS (
-    SELECT c.facility_id, b.serial, c.event_time, 'commission'::text AS action,
-           NULL::text AS status_before, 'active'::text AS status_after
-    FROM batch b JOIN events c ON c.event_id = b.commission_event_id
+WITH commissioned AS (
+    SELECT c.facility_id, sum(b.packs) AS packs, min(c.event_time) AS first_at,
+           max(c.event_time) AS last_at
+    FROM (
+        SELECT commission_event_id, count(*) AS packs FROM packs
+        WHERE gtin = %(gtin)s AND lot = %(lot)s GROUP BY commission_event_id
+    ) b
+    JOIN events c ON c.event_id = b.commission_event_id
     WHERE TRUE {own_c}
-    UNION ALL
-    SELECT e.facility_id, e.serial, e.event_time, e.action, e.status_before, e.status_after
-    FROM pack_events e JOIN batch b ON b.serial = e.serial
+    GROUP BY c.facility_id
+), stepped AS (
+    SELECT e.facility_id, count(*) FILTER (WHERE e.action = 'receive') AS received,
+           min(e.event_time) AS first_at, max(e.event_time) AS last_at
+    FROM pack_events e
     WHERE e.gtin = %(gtin)s AND e.outcome <> 'refused' {own_e}
-), per_pack AS (
-    SELECT facility_id, serial, min(event_time) AS first_at, max(event_time) AS last_at,
-           min(event_time) FILTER (WHERE action = 'dispense' AND status_after = 'dispensed')
-               AS dispensed_first,
-           max(event_time) FILTER (WHERE action = 'dispense' AND status_after = 'dispensed')
-               AS dispensed_last,
-           bool_or(action = 'undo' AND status_before = 'dispensed') AS undone
-    FROM steps GROUP BY facility_id, serial
+      AND EXISTS (
+          SELECT 1 FROM packs p WHERE p.gtin = e.gtin AND p.serial = e.serial AND p.lot = %(lot)s
+      )
+    GROUP BY e.facility_id
 )
-SELECT facility_id, count(*), min(first_at), max(last_at),
-       count(*) FILTER (WHERE dispensed_first IS NOT NULL), min(dispensed_first),
-       max(dispensed_last), count(*) FILTER (WHERE dispensed_first IS NOT NULL AND undone)
-FROM per_pack GROUP BY facility_id
+SELECT coalesce(s.facility_id, c.facility_id), coalesce(c.packs, 0)::int,
+       coalesce(s.received, 0)::int, least(s.first_at, c.first_at),
+       greatest(s.last_at, c.last_at)
+FROM stepped s FULL JOIN commissioned c ON c.facility_id = s.facility_id
+"""
+# Who dispensed the batch, from the projection: packs now dispensed, by where and when that
+# happened. An undone dispense is not counted; the same serial dispensed again elsewhere (a
+# cloned code) is an alert, and in the pack's history.
+_DISPENSERS = """
+SELECT status_facility_id, count(*), min(status_at), max(status_at)
+FROM packs
+WHERE gtin = %(gtin)s AND lot = %(lot)s AND status = 'dispensed' {own}
+GROUP BY status_facility_id
 """
 
 
@@ -235,28 +246,35 @@ async def batch_trace(
 ) -> BatchTrace:
     header = await _batch(connection, gtin, lot)
     own = None if principal.reads_everything else await _own(connection, principal)
-    query = _FORWARD.format(
-        own_c="AND c.facility_id = ANY(%(own)s)" if own is not None else "",
-        own_e="AND e.facility_id = ANY(%(own)s)" if own is not None else "",
-    )
+    scoped = own is not None
     params: dict[str, Any] = {"gtin": header.product.gtin, "lot": header.lot, "own": own}
-    rows = await (await connection.execute(query, params)).fetchall()
+    forward = _FORWARD.format(
+        own_c="AND c.facility_id = ANY(%(own)s)" if scoped else "",
+        own_e="AND e.facility_id = ANY(%(own)s)" if scoped else "",
+    )
+    rows = await (await connection.execute(forward, params)).fetchall()
+    dispensing = _DISPENSERS.format(own="AND status_facility_id = ANY(%(own)s)" if scoped else "")
+    dispensed = await (await connection.execute(dispensing, params)).fetchall()
     involved = bool(rows)
-    if not involved and own is not None:  # packs on their way to the caller reached no one yet
+    if not involved and scoped:  # packs on their way to the caller reached no one yet
         custody = _IN_CUSTODY.format(own=_OWN_CUSTODY)
         involved = await (await connection.execute(custody, params)).fetchone() is not None
     _ensure_involved(principal, header, involved)
-    sites = await places(connection, (row[0] for row in rows))
-    reached = [Reached(sites[r[0]], r[1], r[2], r[3]) for r in rows]
-    dispensers = [Dispenser(sites[r[0]], r[4], r[5], r[6], r[7]) for r in rows if r[4]]
+    sites = await places(connection, [row[0] for row in rows] + [row[0] for row in dispensed])
     return BatchTrace(
         product=header.product,
         lot=header.lot,
         expiry=header.expiry,
         owner=header.owner,
-        scope="all" if own is None else "own",
-        facilities=sorted(reached, key=lambda r: (r.first_at, r.facility.gln)),
-        dispensers=sorted(dispensers, key=lambda d: (-d.dispensed, d.facility.gln)),
+        scope="own" if scoped else "all",
+        facilities=sorted(
+            (Reached(sites[r[0]], r[1], r[2], r[3], r[4]) for r in rows),
+            key=lambda r: (r.first_at, r.facility.gln),
+        ),
+        dispensers=sorted(
+            (Dispenser(sites[r[0]], r[1], r[2], r[3]) for r in dispensed),
+            key=lambda d: (-d.dispensed, d.facility.gln),
+        ),
     )
 
 
