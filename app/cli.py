@@ -23,6 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import demo
+from app.audit.cli import audit_group
 from app.db import migrate
 from app.db.database import Database
 from app.devices import service as devices
@@ -130,6 +131,9 @@ def _run_until_signalled(server: uvicorn.Server) -> None:
         signal.signal(signum, stop)
     with contextlib.suppress(_Stopped):
         server.run()
+
+
+main.add_command(audit_group)
 
 
 @main.group()

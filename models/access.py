@@ -39,3 +39,6 @@ class AccessLogEntry(SQLModel, table=True):
     client_address: str | None = Field(default=None, max_length=64)
     status_code: int
     outcome: AccessOutcome = Field(sa_type=enum_column(AccessOutcome, length=12))
+    # The hash chain (models/audit.py), set by the database.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)

@@ -77,6 +77,9 @@ class Event(SQLModel, table=True):
     offline: bool = False
     payload_hash: str = Field(sa_type=sa.CHAR(64))
     response: dict[str, Any] = Field(sa_type=JSONB)
+    # The hash chain (models/audit.py), set by the database.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
 
 
 class PackEvent(SQLModel, table=True):
@@ -105,3 +108,6 @@ class PackEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     # For packing and unpacking, and for packs moved as part of a container: which one.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
+    # The hash chain (models/audit.py), set by the database.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)

@@ -2,13 +2,14 @@
 
 from sqlmodel import SQLModel
 
-from models import access, alerts, catalog, containers, events, identity, packs, recalls
+from models import access, alerts, audit, catalog, containers, events, identity, packs, recalls
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "access",
     "alerts",
+    "audit",
     "catalog",
     "containers",
     "events",

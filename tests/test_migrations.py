@@ -1,3 +1,4 @@
+import asyncio
 from typing import Any
 
 import sqlalchemy as sa
@@ -7,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app import demo
+from app.audit import service as audit
 from app.db import migrate
 from app.state import app_state
 from models.tables import metadata
@@ -62,3 +65,29 @@ async def test_ready_is_503_when_the_database_is_unreachable(
             assert "not reachable" in response.json()["detail"]
     finally:
         app_state(app).db = original
+
+
+def test_history_written_before_the_hash_chains_is_chained_on_upgrade(
+    pg_server: PgServer,
+) -> None:
+    url = pg_server.create_database("darutrace_test_chains")
+    try:
+        migrate.upgrade(url)
+        asyncio.run(demo.seed_database(database_at(pg_server, url)))
+        config = migrate.alembic_config(url)
+        command.downgrade(config, "0003")  # the chains' columns and triggers are gone
+        migrate.upgrade(url)
+        with pg_server.connect("darutrace_test_chains") as connection:
+            report = audit.verify(connection)
+            assert report.ok, report.breaks
+            assert report.rows["events"] > 0 and report.rows["pack_events"] > 0
+            # And new rows continue the chains.
+            connection.execute(
+                "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role,"
+                " organization_id, resource, method, path, status_code, outcome)"
+                " VALUES (now(), 'user', gen_random_uuid(), 'x', 'admin', gen_random_uuid(),"
+                " 'packs', 'GET', '/', 200, 'ok')"
+            )
+            assert audit.verify(connection).ok
+    finally:
+        pg_server.drop_database("darutrace_test_chains")

@@ -45,6 +45,11 @@ class Database:
         if run_migrations:
             migrate.upgrade(self.url)
 
+    @property
+    def conninfo(self) -> str:
+        """The URL for plain psycopg (libpq) connections."""
+        return make_url(self.url).set(drivername="postgresql").render_as_string(False)
+
     async def open_pool(self) -> None:
         """Two pools: SQLAlchemy sessions for most work, and plain psycopg connections for the
         hot paths (verifying a pack, writing the access log), where the ORM's overhead would
@@ -53,7 +58,7 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        conninfo = make_url(self.url).set(drivername="postgresql").render_as_string(False)
+        conninfo = self.conninfo
         # Autocommit: each hot-path statement is its own transaction, with no BEGIN/COMMIT trips.
         self.pool = AsyncConnectionPool(
             conninfo, min_size=2, max_size=20, kwargs={"autocommit": True}, open=False

@@ -1,0 +1,157 @@
+"""Checking the hash chains (models/audit.py): every row's hash is recomputed from its content
+and the previous row's hash, sequence numbers must follow each other, each stream's last row must
+be its head, and every checkpoint must still be on its chain. Reports the first broken link of
+each stream."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from models.audit import CHAINS, SINGLE_STREAM
+
+Connection = psycopg.Connection[Any]
+
+# Per stream, in chain order: the sequence number, the stored hash, the expected hash and the
+# previous row's sequence number. A row inserted bypassing the trigger has no sequence number.
+_LINKS = """
+SELECT stream, chain_seq, row_hash, key,
+       sha256(coalesce(lag(row_hash) OVER w, ''::bytea) || convert_to(content::text, 'UTF8'))
+         AS expected,
+       lag(chain_seq) OVER w AS previous
+FROM (SELECT {stream} AS stream, chain_seq, row_hash, {key} AS key,
+             to_jsonb(t) - 'chain_seq' - 'row_hash' AS content
+      FROM {table} t) rows
+WINDOW w AS (PARTITION BY stream ORDER BY chain_seq)
+ORDER BY stream, chain_seq NULLS FIRST
+"""
+_KEYS = {
+    "events": "event_id::text",
+    "pack_events": "gtin || '/' || serial || ' ' || event_id",
+    "access_log": "id::text",
+}
+
+
+@dataclass(frozen=True)
+class Break:
+    chain: str
+    stream: uuid.UUID | None
+    seq: int | None
+    row: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.chain}" + (f" stream {self.stream}" if self.stream != SINGLE_STREAM else "")
+        at = f" at #{self.seq}" if self.seq is not None else ""
+        row = f" (row {self.row})" if self.row else ""
+        return f"{where}{at}{row}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: dict[str, int]
+    breaks: list[Break]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def verify(connection: Connection) -> Report:
+    connection.execute("SET TimeZone = 'UTC'")
+    rows: dict[str, int] = {}
+    breaks: list[Break] = []
+    for table, stream_column in CHAINS.items():
+        heads = {
+            stream: (seq, digest)
+            for stream, seq, digest in connection.execute(
+                "SELECT stream, seq, hash FROM audit_heads WHERE chain = %s", (table,)
+            )
+        }
+        checkpoints = _checkpoints(connection, table)
+        stream = stream_column or f"'{SINGLE_STREAM}'::uuid"
+        query = _LINKS.format(stream=stream, key=_KEYS[table], table=table)
+        count, broken, last = 0, set(), {}
+        for stream_id, seq, stored, key, expected, previous in connection.execute(query):
+            count += 1
+            if stream_id in broken:
+                continue
+            problem = _problem(seq, stored, expected, previous, checkpoints.get((stream_id, seq)))
+            if problem:
+                broken.add(stream_id)
+                breaks.append(Break(table, stream_id, seq, key, problem))
+            last[stream_id] = (seq, stored)
+        rows[table] = count
+        for stream_id in heads.keys() | last.keys():
+            if stream_id in broken:
+                continue
+            problem = _tail_problem(heads.get(stream_id), last.get(stream_id))
+            if problem:
+                breaks.append(Break(table, stream_id, None, None, problem))
+        for (stream_id, seq), _ in checkpoints.items():
+            if stream_id not in broken and seq > last.get(stream_id, (0, b""))[0]:
+                breaks.append(Break(table, stream_id, seq, None, "a checkpointed row is missing"))
+    return Report(rows, breaks)
+
+
+def _problem(
+    seq: int | None,
+    stored: bytes | None,
+    expected: bytes,
+    previous: int | None,
+    checkpoint: bytes | None,
+) -> str | None:
+    if seq is None or stored is None:
+        return "a row outside the chain (inserted bypassing the database's trigger)"
+    if (previous or 0) != seq - 1:
+        if previous == seq:
+            return "two rows share one place in the chain (a row was inserted)"
+        return f"rows #{(previous or 0) + 1}–#{seq - 1} are missing (deleted)"
+    if bytes(stored) != bytes(expected):
+        return "the row's content or hash does not match the chain (changed or inserted)"
+    if checkpoint is not None and bytes(checkpoint) != bytes(stored):
+        return "the chain differs from its checkpoint (rewritten)"
+    return None
+
+
+def _tail_problem(head: tuple[int, bytes] | None, last: tuple[int, bytes] | None) -> str | None:
+    if head is None:
+        return "rows without a head (the chain's head was deleted)"
+    if last is None:
+        return f"all {head[0]} rows are missing (deleted)"
+    if head[0] != last[0] or bytes(head[1]) != bytes(last[1]):
+        if head[0] > last[0]:
+            return f"rows #{last[0] + 1}–#{head[0]} at the end are missing (deleted)"
+        return "the last row is not the chain's head"
+    return None
+
+
+def _checkpoints(connection: Connection, table: str) -> dict[tuple[uuid.UUID, int], bytes]:
+    rows = connection.execute(
+        "SELECT stream, seq, hash FROM audit_checkpoints WHERE chain = %s", (table,)
+    )
+    return {(stream, seq): digest for stream, seq, digest in rows}
+
+
+def checkpoint(connection: Connection, at: datetime) -> str:
+    """Record every head now; returns a digest of them all, to keep outside the database (in a
+    ticket, a signed e-mail, a paper log): a chain rewritten wholesale cannot match it."""
+    with connection.transaction():
+        heads = connection.execute(
+            "SELECT chain, stream, seq, hash FROM audit_heads ORDER BY chain, stream FOR SHARE"
+        ).fetchall()
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO audit_checkpoints (at, chain, stream, seq, hash)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(at, *head) for head in heads],
+            )
+    digest = hashlib.sha256()
+    for chain, stream, seq, value in heads:
+        digest.update(f"{chain}:{stream}:{seq}:".encode() + bytes(value).hex().encode() + b"\n")
+    return digest.hexdigest()
