@@ -18,6 +18,7 @@ from app.events import service as events
 from app.facilities.directory import FacilityDirectory
 from app.packs import commissioning
 from models.catalog import BatchOrigin, Product
+from models.containers import Container
 from models.events import Action
 from models.gs1 import with_check_digit
 from models.identity import Facility, User
@@ -179,6 +180,41 @@ async def seed(session: AsyncSession) -> None:
             serials = await _serials(session, gtin, lot)
             await _move(session, directory, principals, homes, product.owner, gtin, serials)
             await session.commit()
+    if await session.get(Container, DEMO_PALLET) is None:
+        await _incidents(session, directory, principals)
+        await session.commit()
+
+
+# At the factory, AMX2602's last 20 packs are packed in two cases on a pallet.
+DEMO_CASES = (with_check_digit("06260009999000001"), with_check_digit("06260009999000002"))
+DEMO_PALLET = with_check_digit("06260009999000100")
+
+
+async def _incidents(
+    session: AsyncSession, directory: FacilityDirectory, who: dict[str, Principal]
+) -> None:
+    """Cases and a pallet at the factory, and two alerts for the inspector: a pack dispensed
+    at Razi Pharmacy scanned again at Hafez Pharmacy (a cloned code), and a serial nobody
+    commissioned (a suspected counterfeit)."""
+    gtin = demo_gtin("101")
+    factory = [f"(01){gtin}(21){s}" for s in await _serials(session, gtin, "AMX2602")][100:120]
+    first = f"(01){gtin}(21){(await _serials(session, gtin, 'AMX2601'))[0]}"
+    steps = [
+        ("sina-darou", Action.pack, factory[:10], f"(00){DEMO_CASES[0]}"),
+        ("sina-darou", Action.pack, factory[10:], f"(00){DEMO_CASES[1]}"),
+        ("sina-darou", Action.pack, [f"(00){c}" for c in DEMO_CASES], f"(00){DEMO_PALLET}"),
+        ("hafez-pharmacy", Action.dispense, [first], None),
+        ("ferdowsi-pharmacy", Action.dispense, [f"(01){gtin}(21)FAKE7KQ2M9XP"], None),
+    ]
+    for user, action, codes, container in steps:
+        await events.record(
+            await commissioning.driver_connection(session),
+            directory,
+            who[user],
+            events.EventRequest(
+                event_id=uuid.uuid4(), action=action, codes=codes, container=container
+            ),
+        )
 
 
 async def _move(

@@ -32,12 +32,12 @@ async def test_a_cloned_code_alerts_both_pharmacies_the_owner_and_fdo(
     razi = await headers_for(client, "razi-pharmacy")
     hafez = await headers_for(client, "hafez-pharmacy")
     assert (await event(client, razi, "dispense", codes)).status_code == 200
-    assert await alerts(client, "fdo-inspector") == []
+    assert await alerts(client, "fdo-inspector", f"gtin={gtin}") == []
 
     clone = await event(client, hafez, "dispense", codes)
     assert clone.status_code == 409
     for who in ("razi-pharmacy", "hafez-pharmacy", "sina-darou", "fdo-inspector"):
-        raised = await alerts(client, who)
+        raised = await alerts(client, who, f"gtin={gtin}")
         assert [(a["code"], a["severity"], a["status"]) for a in raised] == [
             ("cloned_code", "high", "new")
         ], who
@@ -45,7 +45,7 @@ async def test_a_cloned_code_alerts_both_pharmacies_the_owner_and_fdo(
     assert alert["facility_gln"] == facility_gln("hafez-pharmacy")
     assert alert["gtin"] == gtin and alert["event_id"] == clone.json()["event_id"]
     assert "already dispensed at Dr. Razi Pharmacy" in alert["message"]
-    assert await alerts(client, "ferdowsi-pharmacy") == []
+    assert await alerts(client, "ferdowsi-pharmacy", f"gtin={gtin}") == []
     outsider = await headers_for(client, "ferdowsi-pharmacy")
     assert (await client.get(f"/api/alerts/{alert['id']}", headers=outsider)).status_code == 404
 
@@ -55,60 +55,62 @@ async def test_an_unknown_serial_is_a_suspected_counterfeit(client: AsyncTestCli
     razi = await headers_for(client, "razi-pharmacy")
     fake = pack_code(gtin, "FAKE00000001")
     assert (await event(client, razi, "dispense", [fake])).status_code == 422
-    raised = await alerts(client, "sina-darou", "code=unknown_serial")
+    raised = await alerts(client, "sina-darou", f"code=unknown_serial&gtin={gtin}")
     assert [(a["code"], a["severity"], a["serial"]) for a in raised] == [
         ("unknown_serial", "high", "FAKE00000001")
     ]
     unknown_product = "(01)04006381333931(21)XYZ"
     await event(client, razi, "dispense", [unknown_product])
-    assert [a["code"] for a in await alerts(client, "razi-pharmacy", "severity=high")] == [
-        "unknown_product",
-        "unknown_serial",
-    ]
+    high = await alerts(client, "razi-pharmacy", "severity=high&gtin=04006381333931")
+    assert [(a["code"], a["product"]) for a in high] == [("unknown_product", None)]
 
 
 async def test_a_repeat_at_the_same_counter_warns_first_then_alerts(
     client: AsyncTestClient[Any],
 ) -> None:
-    _, codes = await at_pharmacy(client, 1)
+    gtin, codes = await at_pharmacy(client, 1)
     razi = await headers_for(client, "razi-pharmacy")
     assert (await event(client, razi, "dispense", codes)).json()["summary"]["ok"] == 1
     second = await event(client, razi, "dispense", codes)
     assert second.json()["results"][0]["outcome"] == "warning"
-    assert await alerts(client, "fdo-inspector") == []
+    assert await alerts(client, "fdo-inspector", f"gtin={gtin}") == []
     await event(client, razi, "dispense", codes)
-    assert [a["code"] for a in await alerts(client, "fdo-inspector")] == ["repeat_decommission"]
+    assert [a["code"] for a in await alerts(client, "fdo-inspector", f"gtin={gtin}")] == [
+        "repeat_decommission"
+    ]
 
 
 async def test_offline_conflicts_are_recorded_and_alerted(client: AsyncTestClient[Any]) -> None:
-    _, codes = await at_pharmacy(client, 1)
+    gtin, codes = await at_pharmacy(client, 1)
     razi = await headers_for(client, "razi-pharmacy")
     hafez = await headers_for(client, "hafez-pharmacy")
     await event(client, razi, "dispense", codes)
     offline = await event(client, hafez, "dispense", codes, offline=True)
     assert offline.status_code == 200
     assert offline.json()["results"][0]["outcome"] == "warning"
-    assert [a["code"] for a in await alerts(client, "hafez-pharmacy")] == ["cloned_code"]
+    assert [a["code"] for a in await alerts(client, "hafez-pharmacy", f"gtin={gtin}")] == [
+        "cloned_code"
+    ]
 
 
 async def test_a_pack_dispensed_where_it_is_not_held(client: AsyncTestClient[Any]) -> None:
-    _, codes = await at_pharmacy(client, 1)
+    gtin, codes = await at_pharmacy(client, 1)
     hafez = await headers_for(client, "hafez-pharmacy")
     assert (await event(client, hafez, "dispense", codes)).json()["results"][0]["outcome"] == (
         "warning"
     )
-    raised = await alerts(client, "razi-pharmacy")
+    raised = await alerts(client, "razi-pharmacy", f"gtin={gtin}")
     assert [(a["code"], a["severity"]) for a in raised] == [("not_held_here", "low")]
 
 
 async def test_triage_new_investigating_closed(client: AsyncTestClient[Any]) -> None:
-    _, codes = await at_pharmacy(client, 1)
+    gtin, codes = await at_pharmacy(client, 1)
     razi = await headers_for(client, "razi-pharmacy")
     hafez = await headers_for(client, "hafez-pharmacy")
     inspector = await headers_for(client, "fdo-inspector")
     await event(client, razi, "dispense", codes)
     await event(client, hafez, "dispense", codes)
-    (alert,) = await alerts(client, "fdo-inspector")
+    (alert,) = await alerts(client, "fdo-inspector", f"gtin={gtin}")
     url = f"/api/alerts/{alert['id']}"
 
     investigating = await client.post(
@@ -135,7 +137,7 @@ async def test_triage_new_investigating_closed(client: AsyncTestClient[Any]) -> 
     outsider = await headers_for(client, "ferdowsi-pharmacy")
     hidden = await client.post(f"{url}/status", json={"status": "investigating"}, headers=outsider)
     assert hidden.status_code == 404
-    assert [a["status"] for a in await alerts(client, "fdo-inspector", "status=closed")] == [
-        "closed"
-    ]
-    assert await alerts(client, "fdo-inspector", "status=new") == []
+    assert [
+        a["status"] for a in await alerts(client, "fdo-inspector", f"status=closed&gtin={gtin}")
+    ] == ["closed"]
+    assert await alerts(client, "fdo-inspector", f"status=new&gtin={gtin}") == []

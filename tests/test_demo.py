@@ -1,9 +1,11 @@
 """The demo world's medicines have moved through the chain."""
 
+import uuid
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from app import demo_supply
 from app.demo_supply import PRODUCTS, demo_gtin
 from tests.helpers import facility_gln, headers_for
 
@@ -29,3 +31,24 @@ async def test_demo_packs_are_spread_along_the_chain(client: AsyncTestClient[Any
     assert ("active", facility_gln("darupakhsh")) in states
     assert ("dispensed", facility_gln("imamreza-hospital")) in states
     assert ("active", facility_gln("sina-darou")) in states  # still at the factory
+
+
+async def test_the_demo_has_alerts_to_triage_and_a_pallet_to_ship(
+    client: AsyncTestClient[Any],
+) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    alerts = (await client.get("/api/alerts", headers=inspector)).json()
+    assert sorted(a["code"] for a in alerts) == ["cloned_code", "unknown_serial"]
+    maker = await headers_for(client, "sina-darou")
+    shipped = await client.post(
+        "/api/events",
+        json={
+            "event_id": str(uuid.uuid4()),
+            "action": "ship",
+            "codes": [f"(00){demo_supply.DEMO_PALLET}"],
+            "destination_gln": demo_supply.TEHRAN_HUB,
+        },
+        headers=maker,
+    )
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["results"][0]["summary"] == {"ok": 20, "warning": 0, "refused": 0}
