@@ -34,6 +34,7 @@ from app.facilities.directory import FacilityDirectory
 from app.facilities.routes import FacilityController
 from app.health import health, ready
 from app.inventory.routes import InventoryController
+from app.openapi_problems import document_problems
 from app.organizations.routes import OrganizationController
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
@@ -70,7 +71,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         facilities=FacilityDirectory(),
     )
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -114,6 +115,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         plugins=[StructlogPlugin(_logging(settings))],
         state=State({"darutrace": state}),
     )
+    document_problems(app, PUBLIC_OPT)
+    return app
 
 
 def _openapi() -> OpenAPIConfig:

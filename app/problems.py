@@ -9,6 +9,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from psycopg import DataError as DriverDataError
+from sqlalchemy.exc import DataError as StatementDataError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -79,11 +81,21 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem(request, 500, "An unexpected error occurred; it has been logged.")
 
 
+def _data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A value PostgreSQL cannot take (SQLSTATE class 22: a NUL character in a text, a number
+    out of range, …) came from the request: a 400 saying which, never a 500."""
+    log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return problem(request, 400, f"A value in the request cannot be used: {reason}.")
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     HTTPException: _http_error,
     OperationalError: _database_error,
     InterfaceError: _database_error,
     PoolTimeout: _database_error,
+    StatementDataError: _data_error,
+    DriverDataError: _data_error,
     Exception: _unexpected_error,
 }

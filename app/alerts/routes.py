@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.alerts import service
 from app.auth.guards import ORGANIZATION_ROLES, allow
@@ -44,7 +44,7 @@ class AlertController(Controller):
         serial: FromQuery[str | None] = None,
         facility_gln: FromQuery[str | None] = None,
         before: FromQuery[datetime | None] = None,
-        limit: FromQuery[Annotated[int, msgspec.Meta(ge=1, le=1000)]] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         wanted = service.AlertFilter(
             status, code, severity, gtin, lot, serial, facility_gln, before, limit

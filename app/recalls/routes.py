@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.auth.guards import ORGANIZATION_ROLES, allow
 from app.dependencies import Caller, Connection
@@ -84,7 +84,7 @@ class RecallController(Controller):
         recall_id: FromPath[uuid.UUID],
         category: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None,
-        limit: FromQuery[Annotated[int, msgspec.Meta(ge=1, le=10_000)]] = 1000,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> list[dict[str, Any]]:
         start = None
         if after is not None:

@@ -6,9 +6,11 @@ resolver description at `/.well-known/gs1resolver`. Public: no login."""
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Redirect
 
 from app.auth.middleware import PUBLIC_OPT
@@ -19,7 +21,32 @@ LINKSET = "application/linkset+json"
 PATHS = ["/01/{gtin:str}/21/{serial:str}", "/01/{gtin:str}/10/{lot:str}/21/{serial:str}"]
 
 
-@get(PATHS, opt={PUBLIC_OPT: True}, tags=["resolver"], summary="A pack, as a phone scan opens it")
+@dataclass
+class PackPageOperation(Operation):
+    """One answer in three forms, by `Accept`: the page, JSON, a linkset; and a redirect for
+    `linkType=gs1:verificationService`."""
+
+    def __post_init__(self) -> None:
+        ok = self.responses["200"] if self.responses else None
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content = {
+                "text/html": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                **ok.content,
+                LINKSET: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
+            }
+        assert self.responses is not None
+        self.responses["302"] = OpenAPIResponse(
+            description="`linkType=gs1:verificationService`: the verification page, without it."
+        )
+
+
+@get(
+    PATHS,
+    opt={PUBLIC_OPT: True},
+    tags=["resolver"],
+    summary="A pack, as a phone scan opens it",
+    operation_class=PackPageOperation,
+)
 async def pack_page(request: Request[Any, Any, Any], connection: Connection) -> Response[Any]:
     view = await service.patient_view(connection, str(request.url))
     accept = request.headers.get("accept", "")
@@ -30,7 +57,7 @@ async def pack_page(request: Request[Any, Any, Any], connection: Connection) -> 
         return Redirect(str(request.url.with_replacements(query="")))
     if "application/json" in accept and "text/html" not in accept:
         return Response(view.as_dict())
-    return Response(_page(view), media_type="text/html; charset=utf-8")
+    return Response(_page(view), media_type=MediaType.HTML)  # Litestar adds the charset
 
 
 @get("/.well-known/gs1resolver", opt={PUBLIC_OPT: True}, tags=["resolver"])
