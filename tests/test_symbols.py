@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.labels.symbols import digital_link_qr, gs1_128_sscc, gs1_datamatrix
+from app.labels.symbols import digital_link_qr, gs1_128_sscc, gs1_datamatrix, modules
 from app.packs.serials import new_serials
 from models.codes import read_code
 from models.links import digital_link, element_hri
@@ -64,3 +64,10 @@ def test_gs1_128_sscc_round_trip(degrees: float) -> None:
     assert [f.symbology for f in found] == ["]C1"]
     result = read_code(found[0].text)
     assert (result.ok, result.kind, result.sscc) == (True, "case", sscc)
+
+
+def test_pack_datamatrix_is_square() -> None:
+    """GS1 healthcare labels use square DataMatrix, which every pharmacy scanner reads."""
+    for hri in ("(01)06260009990014(21)ABCDEFGHJK23(10)L1(17)280630", "(01)06260009990014(21)A"):
+        rows, columns = modules("datamatrix", hri).shape
+        assert rows == columns, (hri, rows, columns)

@@ -13,8 +13,27 @@ from qrcode.constants import ERROR_CORRECT_M
 Image = npt.NDArray[np.uint8]
 
 
+# The smallest square size that held content of each length so far: a batch's labels all have
+# the same shape, so after the first label the search starts where it ends.
+_SQUARE_VERSION: dict[int, int] = {}
+_SQUARE_SIZES = 24  # zint's square ECC 200 sizes, 10x10 to 144x144 (version 1 to 24)
+
+
 def _datamatrix(hri: str) -> zxingcpp.Barcode:
-    return zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+    """A square GS1 DataMatrix: GS1 healthcare asks for square symbols, and many pharmacy
+    scanners read no other; left to itself the encoder picks a rectangular (DMRE) one for our
+    short element strings."""
+    start = _SQUARE_VERSION.get(len(hri), 1)
+    for version in range(start, _SQUARE_SIZES + 1):
+        try:
+            barcode = zxingcpp.create_barcode(
+                hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True, version=version
+            )
+        except ValueError:  # too small for the content
+            continue
+        _SQUARE_VERSION[len(hri)] = version
+        return barcode
+    raise ValueError("too long for a square DataMatrix")
 
 
 def _gs1_128(sscc: str) -> zxingcpp.Barcode:
