@@ -208,17 +208,46 @@ def _bare_key(result: ReadCode, digits: str) -> None:
 
 
 def _digital_link(uri: str) -> GS1Message:
-    parsed = biip.parse(uri)
+    try:
+        parsed = biip.parse(uri)
+    except ValueError as exc:  # urllib's own errors (a bracket that opens no IPv6 host, …)
+        raise CodeError(f"not a GS1 Digital Link URI: {exc}") from exc
     if parsed.gs1_digital_link_uri is None:
         raise CodeError(f"not a GS1 Digital Link URI: {parsed.gs1_digital_link_uri_error}")
     return parsed.gs1_digital_link_uri.as_gs1_message()
 
 
+_BRACKETED_AI = re.compile(r"\((\d{2,4})\)")
+
+
 def _hri(text: str) -> GS1Message:
+    """The bracketed form. A field starts at each `(AI)` of a known AI; any other bracket is
+    part of a value (CSET 82 has `(` and `)`), where biip's reader would drop the rest."""
+    starts = [m for m in _BRACKETED_AI.finditer(text) if _known_ai(m.group(1))]
+    if not starts or starts[0].start() != 0:
+        raise CodeError(f"not a bracketed element string: {text!r} must begin with an AI, as (01)")
+    fields = []
+    for match, following in zip(starts, [*starts[1:], None], strict=True):
+        value = text[match.end() : following.start() if following else len(text)]
+        ai = match.group(1)
+        try:
+            alone = GS1Message.parse(ai + value)  # the field alone: its length and format
+        except biip.ParseError as exc:
+            raise CodeError(_explain(exc)) from exc
+        if len(alone.element_strings) != 1:
+            raise CodeError(f"AI ({ai}): {value!r} is longer than the AI's fixed length")
+        fields.append((ai, value))
     try:
-        return GS1Message.parse_hri(text)
+        return GS1Message.parse(_compose(fields))
     except biip.ParseError as exc:
-        raise CodeError(str(exc)) from exc
+        raise CodeError(_explain(exc)) from exc
+
+
+def _known_ai(digits: str) -> bool:
+    try:
+        return GS1ApplicationIdentifier.extract(digits).ai == digits
+    except biip.ParseError:
+        return False
 
 
 def _element_string(body: str, warnings: list[str], known: KnownToRegister | None) -> GS1Message:

@@ -154,6 +154,18 @@ async def test_nul_characters_and_negative_limits_are_refused_not_500(
     assert codes.status_code < 500, codes.text
 
 
+async def test_a_malformed_uri_is_an_unreadable_code_not_a_500(
+    client: AsyncTestClient[Any],
+) -> None:
+    pharmacy = await headers_for(client, "razi-pharmacy")
+    parsed = await client.post("/api/codes/parse", json={"codes": ["http://["]}, headers=pharmacy)
+    assert parsed.status_code == 200, parsed.text
+    assert parsed.json()[0]["ok"] is False
+    assert "not a GS1 Digital Link URI" in parsed.json()[0]["error"]
+    verified = await client.post("/api/verify", json={"code": "https://[x/01/1"}, headers=pharmacy)
+    assert verified.status_code == 422, verified.text
+
+
 async def test_the_resolver_page_says_its_charset_once(client: AsyncTestClient[Any]) -> None:
     maker = await headers_for(client, "sina-darou")
     gtin, _, serials = await register_batch(client, maker, count=1)
