@@ -38,3 +38,13 @@ class Forbidden(ServiceError):
 class Unauthorized(ServiceError):
     status_code = 401
     title = "Unauthorized"
+
+
+class TooManyRequests(ServiceError):
+    """Sent with `Retry-After: <retry_after>` (seconds)."""
+
+    status_code = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)

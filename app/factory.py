@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 from litestar.static_files import create_static_files_router
@@ -41,6 +41,8 @@ from app.problems import EXCEPTION_HANDLERS
 from app.recalls.routes import RecallController
 from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page
+from app.security.headers import SwaggerPage, security_headers
+from app.security.rate_limit import RateLimitMiddleware, RateLimits
 from app.settings import Settings
 from app.state import AppState, app_state
 from app.trace.routes import TraceController
@@ -69,6 +71,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         jwt_secret=settings.jwt_secret(),
         principals=PrincipalCache(ttl=settings.auth_cache_seconds),
         facilities=FacilityDirectory(),
+        rate_limits=RateLimits(settings.security),
     )
 
     app = Litestar(
@@ -107,16 +110,34 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             DefineMiddleware(
                 CredentialsMiddleware, exclude_from_auth_key=PUBLIC_OPT, exclude="^/schema"
             ),
-            AccessLogMiddleware(),
+            AccessLogMiddleware(),  # before the rate limit: refused callers are logged too
+            RateLimitMiddleware(),
         ],
+        request_max_body_size=settings.security.max_body_bytes,
+        cors_config=_cors(settings),
         lifespan=[pool],
-        before_send=[log_response],
+        before_send=[log_response, security_headers],
         openapi_config=_openapi(),
         plugins=[StructlogPlugin(_logging(settings))],
         state=State({"darutrace": state}),
     )
     document_problems(app, PUBLIC_OPT)
     return app
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Cross-origin calls only from the origins named in DARUTRACE_CORS_ORIGINS (none by
+    default). Credentials are headers (bearer token, API key), never cookies."""
+    origins = list(settings.security.cors_origins)
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PATCH"],
+        allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        expose_headers=["Retry-After", "Content-Disposition"],
+        max_age=600,
+    )
 
 
 def _openapi() -> OpenAPIConfig:
@@ -126,7 +147,7 @@ def _openapi() -> OpenAPIConfig:
         description="National drug track-and-trace: identities, packs, events, verification.",
         path="/schema",
         render_plugins=[
-            SwaggerRenderPlugin(
+            SwaggerPage(
                 path="/",
                 js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",

@@ -42,7 +42,9 @@ def problem(
 
 def _service_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     assert isinstance(exc, ServiceError)
-    return problem(request, exc.status_code, exc.detail, exc.title, **exc.extra)
+    retry_after = exc.extra.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem(request, exc.status_code, exc.detail, exc.title, headers, **exc.extra)
 
 
 def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

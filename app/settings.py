@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from app.security.config import SecuritySettings
 
 
 def _env(name: str, default: str) -> str:
@@ -26,6 +28,7 @@ class Settings:
     auth_cache_seconds: float = 10.0
     resolver_url: str = ""
     gs_substitutes: tuple[str, ...] = ("<GS>", "^", "|", "~")
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
     def resolver(self) -> str:
@@ -46,6 +49,7 @@ class Settings:
             auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
             resolver_url=_env("RESOLVER_URL", ""),
             gs_substitutes=tuple(_env("GS_SUBSTITUTES", "<GS> ^ | ~").split()),
+            security=SecuritySettings.from_env(),
         )
 
     def jwt_secret(self) -> str:

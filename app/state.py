@@ -10,6 +10,7 @@ from litestar import Litestar
 from app.auth.cache import PrincipalCache
 from app.db.database import Database
 from app.facilities.directory import FacilityDirectory
+from app.security.rate_limit import RateLimits
 from app.settings import Settings
 
 
@@ -20,6 +21,7 @@ class AppState:
     jwt_secret: str
     principals: PrincipalCache
     facilities: FacilityDirectory
+    rate_limits: RateLimits
 
     @property
     def token_ttl(self) -> timedelta:

@@ -113,3 +113,16 @@ class RevokedToken(SQLModel, table=True):
 
     jti: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = timestamp_field()
+
+
+class LoginFailure(SQLModel, table=True):
+    """Recent failed logins of one username (`user:<name>`) or one client address
+    (`ip:<address>`), and until when logging in is refused for it (back-off). Rows are forgotten
+    an hour after their last failure; a successful login deletes its username's row."""
+
+    __tablename__ = "login_failures"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int
+    last_failure_at: datetime = timestamp_field(index=True)
+    blocked_until: datetime | None = timestamp_field(nullable=True)

@@ -16,7 +16,9 @@ from models.codes import read_code
 from scanner.outbox import Outbox
 from scanner.sender import Post, sync
 
-MODES = ("verify", "receive", "ship", "dispense", "return", "destroy")
+MODES = ("verify", "receive", "ship", "dispense", "return", "destroy", "pack")
+# Modes that move whole cases when a case's SSCC is scanned.
+CASE_MODES = frozenset({"receive", "ship", "return"})
 Verify = Callable[[str], tuple[int, Any]]
 ProductName = Callable[[str], str | None]  # GTIN -> the registered name; raises when offline
 
@@ -43,12 +45,13 @@ class ScanSession:
     _names: dict[str, str] = field(default_factory=dict)
     _last_seen: dict[str, float] = field(default_factory=dict)
     _counted: set[str] = field(default_factory=set)
+    case: str | None = None  # pack mode: the SSCC of the case being filled
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode: one of {', '.join(MODES)}")
-        if self.mode == "ship" and not self.destination_gln:
-            raise ValueError("ship needs a destination GLN")
+        if self.mode in ("ship", "return") and not self.destination_gln:
+            raise ValueError(f"{self.mode} needs a destination GLN")
 
     def see(self, codes: Iterable[str]) -> list[Feedback]:
         """The codes decoded in one frame (or typed once); feedback for the new ones."""
@@ -66,6 +69,12 @@ class ScanSession:
         read = read_code(text)
         if not read.ok:
             return Feedback(text, "refused", f"cannot read the code: {read.error}")
+        if read.sscc is not None and read.gtin is None:
+            case = self._case(text, read.sscc)
+            if case is not None:
+                return case
+        elif self.mode == "pack" and self.case is None:
+            return Feedback(text, "refused", "scan the case's SSCC label first, then its packs")
         key = f"{read.gtin}/{read.serial or read.sscc}"
         if key in self._counted:
             return Feedback(text, "warning", "already scanned in this session; not counted again")
@@ -73,10 +82,24 @@ class ScanSession:
         if self.mode == "verify":
             return self._verify(text)
         payload: dict[str, Any] = {"action": self.mode, "codes": [text], "offline": not self.online}
+        if self.mode == "pack":
+            payload["container"] = f"(00){self.case}"
         if self.destination_gln:
             payload["destination_gln"] = self.destination_gln
         event_id = self.outbox.enqueue(payload)
         return replace(self._send(text, event_id), product=self._name(read.gtin))
+
+    def _case(self, text: str, sscc: str) -> Feedback | None:
+        """A case's SSCC label: in pack mode it opens the case to fill; in receive, ship and
+        return it moves the whole case (None: send it like any code); elsewhere it is refused."""
+        if self.mode == "pack":
+            self.case = sscc
+            return Feedback(text, "ok", f"case {sscc} open: scan its packs")
+        if self.mode in CASE_MODES:
+            return None
+        return Feedback(
+            text, "refused", f"a case cannot be scanned in {self.mode} mode; scan its packs"
+        )
 
     def _name(self, gtin: str | None) -> str:
         """The product's name, asked once per GTIN and never while offline (no scan waits on
@@ -102,6 +125,13 @@ class ScanSession:
         results = body.get("results") if isinstance(body, dict) else None
         if results:
             first = results[0]
+            if first.get("sscc") and "packs" in first:
+                summary = first.get("summary") or {}
+                counts = ", ".join(f"{n} {outcome}" for outcome, n in summary.items() if n)
+                message = f"case {first['sscc']}: {first['packs']} packs ({counts or 'none'})"
+                if first["reason"]:
+                    message += f"; {first['reason']}"
+                return Feedback(text, first["outcome"], message)
             return Feedback(text, first["outcome"], first["reason"] or first["status"] or "")
         return Feedback(text, "refused", str(body.get("detail", status)))
 

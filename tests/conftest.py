@@ -135,5 +135,6 @@ def app(pg_server: PgServer, test_database: str) -> Litestar:
 @pytest.fixture
 async def client(app: Litestar, database: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
     app_state(app).db = database
+    await app_state(app).rate_limits.reset()  # rate limits count per test, like the rows
     async with AsyncTestClient(app) as test_client:
         yield test_client

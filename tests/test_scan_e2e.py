@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from app.labels.symbols import gs1_datamatrix
+from app.labels.symbols import gs1_128_sscc, gs1_datamatrix
 from models.gs1 import with_check_digit
 from models.links import element_hri
 from tests.helpers import DEVICES, LOGINS
@@ -207,3 +207,68 @@ def test_a_scanner_killed_mid_run_loses_and_doubles_nothing(
     receives = [sum(h["action"] == "receive" for h in history) for history in histories]
     assert sorted(set(receives)) == [0, 1]  # received once or not yet scanned; never twice
     assert sum(receives) == status["queued"]
+
+
+def _frames(path: Path, symbols: list[np.ndarray]) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480), False)
+    blank = np.full((480, 640), 255, dtype=np.uint8)
+    for symbol in symbols:
+        frame = blank.copy()
+        h, w = symbol.shape
+        top, left = (480 - h) // 2, (640 - w) // 2
+        frame[top : top + h, left : left + w] = symbol
+        for _ in range(4):
+            writer.write(frame)
+        writer.write(blank)
+    writer.release()
+
+
+def test_pack_a_case_then_ship_and_receive_it_with_one_scan(
+    live_server: str, tmp_path: Path
+) -> None:
+    api, _, gtin, serials = _batch_at_hub(live_server, "886")
+    hub_headers = {"X-API-Key": HUB_KEY}
+    codes = [f"(01){gtin}(21){s}" for s in serials]
+    received = api.post(
+        "/api/events",
+        json={"event_id": "5d0c7a8e-1111-4f6e-9a3e-2b1d7c9e0f01", "action": "receive",
+              "codes": codes},
+        headers=hub_headers,
+    )  # fmt: skip
+    assert received.json()["summary"]["ok"] == 50
+    sscc = with_check_digit("06260009" + "886000001")
+    label = gs1_128_sscc(sscc, scale=2)
+    packing = tmp_path / "packing.avi"
+    _frames(
+        packing, [label] + [gs1_datamatrix(element_hri(gtin, s, "CTZ9"), scale=6) for s in serials]
+    )
+    packed = _scan(
+        ["--mode", "pack", "--source", str(packing), "--server", live_server,
+         "--api-key", HUB_KEY, "--no-preview"],
+        tmp_path / "hub.sqlite3",
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    assert f"case {sscc} open: scan its packs" in packed.stdout
+    assert "done: 50 sent, 0 queued" in packed.stderr, packed.stderr
+
+    case_image = tmp_path / "case.png"
+    cv2.imwrite(str(case_image), label)
+    shipped = _scan(
+        ["--mode", "ship", "--destination", LOGINS["razi-pharmacy"].facility_gln,
+         "--source", str(case_image), "--server", live_server, "--api-key", HUB_KEY,
+         "--no-preview"],
+        tmp_path / "hub.sqlite3",
+    )  # fmt: skip
+    assert shipped.returncode == 0, shipped.stderr
+    assert f"case {sscc}: 50 packs (50 ok)" in shipped.stdout, shipped.stdout
+    at_pharmacy = _scan(
+        ["--mode", "receive", "--source", str(case_image), "--server", live_server,
+         "--api-key", PHARMACY_KEY, "--no-preview"],
+        tmp_path / "pharmacy.sqlite3",
+    )  # fmt: skip
+    assert at_pharmacy.returncode == 0, at_pharmacy.stderr
+    assert f"case {sscc}: 50 packs (50 ok)" in at_pharmacy.stdout, at_pharmacy.stdout
+    pharmacy = LOGINS["razi-pharmacy"].facility_gln
+    for serial in serials:
+        pack = api.get(f"/api/packs/{gtin}/{serial}", headers={"X-API-Key": PHARMACY_KEY})
+        assert pack.json()["holder"]["facility"]["gln"] == pharmacy

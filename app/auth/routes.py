@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
 from app.auth import service
 from app.auth.guards import EVERY_ROLE, allow
 from app.auth.middleware import PUBLIC_OPT
+from app.auth.throttle import LoginAttempt
 from app.dependencies import Caller, Runtime, Session
+from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 from models.identity import Role
 
 
@@ -41,11 +43,23 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]  # noqa: RUF012
 
-    @post("/login", opt={PUBLIC_OPT: True}, status_code=200, summary="Log in; returns a JWT")
-    async def login(self, session: Session, runtime: Runtime, data: JSONBody[LoginIn]) -> TokenOut:
-        token = await service.login(
-            session, data.username, data.password, runtime.jwt_secret, runtime.token_ttl
-        )
+    @post(
+        "/login",
+        opt={PUBLIC_OPT: True, RATE_LIMIT_OPT: "login"},
+        responses=TOO_MANY_REQUESTS,
+        status_code=200,
+        summary="Log in; returns a JWT (429 after repeated failures, whatever the password)",
+    )
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        session: Session,
+        runtime: Runtime,
+        data: JSONBody[LoginIn],
+    ) -> TokenOut:
+        address = request.client.host if request.client else "unknown"
+        attempt = LoginAttempt(data.username, address)
+        token = await service.login(session, attempt, data.password, runtime)
         return TokenOut(token.token, "bearer", token.expires_at)
 
     @post("/logout", guards=[allow(EVERY_ROLE)], status_code=204, summary="End this token")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import exists
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth import credentials
+from app.auth import credentials, throttle
 from app.auth.principal import Principal
 from app.errors import Unauthorized
+from app.state import AppState
 from models.identity import (
     DEVICE_ROLE_BY_KIND,
     Device,
@@ -22,13 +21,22 @@ from models.identity import (
 
 
 async def login(
-    session: AsyncSession, username: str, password: str, secret: str, ttl: timedelta
+    session: AsyncSession,
+    attempt: throttle.LoginAttempt,
+    password: str,
+    runtime: AppState,
 ) -> credentials.AccessToken:
+    """A token for the user, unless logging in is blocked for the username or the client
+    address after failures (429, whatever the password; see `app.auth.throttle`)."""
+    await throttle.refuse_if_blocked(session, attempt)
+    username = attempt.username
     user = (await session.exec(select(User).where(User.username == username))).first()
     valid = credentials.verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
+        await throttle.record_failure(session, attempt, runtime.settings.security)
         raise Unauthorized("Invalid username or password.")
-    return credentials.issue_token(user.id, secret, ttl)
+    await throttle.record_success(session, attempt)
+    return credentials.issue_token(user.id, runtime.jwt_secret, runtime.token_ttl)
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from app.auth.guards import EVERY_ROLE, allow
 from app.codes import service
 from app.dependencies import Connection
+from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
 MAX_CODES = 1000
 
@@ -29,6 +30,8 @@ class CodeController(Controller):
     @post(
         "/parse",
         guards=[allow(EVERY_ROLE, devices=True)],
+        opt={RATE_LIMIT_OPT: "parse"},
+        responses=TOO_MANY_REQUESTS,
         status_code=200,
         summary="Read codes as scanned; one result per code (as `darutrace code parse` prints)",
     )

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from app.auth.guards import EVERY_ROLE, allow
 from app.dependencies import Caller, Connection, Session
 from app.packs import service
+from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 
@@ -27,6 +28,8 @@ class VerifyController(Controller):
     @post(
         "/",
         guards=[allow(EVERY_ROLE, devices=True)],
+        opt={RATE_LIMIT_OPT: "verify"},
+        responses=TOO_MANY_REQUESTS,
         status_code=200,
         summary="Verify a pack from its code as scanned",
     )

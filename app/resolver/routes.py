@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from app.auth.middleware import PUBLIC_OPT
 from app.dependencies import Connection
 from app.resolver import service
+from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
 LINKSET = "application/linkset+json"
 PATHS = ["/01/{gtin:str}/21/{serial:str}", "/01/{gtin:str}/10/{lot:str}/21/{serial:str}"]
@@ -42,7 +43,8 @@ class PackPageOperation(Operation):
 
 @get(
     PATHS,
-    opt={PUBLIC_OPT: True},
+    opt={PUBLIC_OPT: True, RATE_LIMIT_OPT: "resolver"},
+    responses=TOO_MANY_REQUESTS,
     tags=["resolver"],
     summary="A pack, as a phone scan opens it",
     operation_class=PackPageOperation,
