@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -15,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import ServiceError
+from app.state import app_state
 
 log = logging.getLogger("darutrace.errors")
 
@@ -63,17 +65,21 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """503 only when the database cannot be reached (connection failures, SQLSTATE classes 08 and
-    57P); any other database error is ours (500), and retrying would not help."""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    """503 only when the database cannot be reached (connection failures, no pooled connection in
+    time, SQLSTATE classes 08 and 57P, too many connections); any other database error is ours
+    (500), and retrying would not help. Raised by SQLAlchemy (the driver's error in `orig`) or by
+    psycopg and its pool directly (the hot paths)."""
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     invalidated = getattr(exc, "connection_invalidated", False)
-    if not (invalidated or sqlstate is None or sqlstate.startswith(("08", "57P"))):
+    if not (invalidated or sqlstate is None or sqlstate.startswith(("08", "57P", "53300"))):
         return _unexpected_error(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    app_state(request.app).db.connection_lost()
     return problem(
         request,
         503,
-        "The database is unavailable; nothing was changed. Retry shortly.",
+        "The database is unavailable; retry shortly. An event sent again with the same event_id "
+        "is recorded at most once.",
         headers={"Retry-After": "2"},
     )
 
@@ -97,6 +103,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OperationalError: _database_error,
     InterfaceError: _database_error,
     PoolTimeout: _database_error,
+    psycopg.OperationalError: _database_error,  # psycopg_pool.PoolTimeout is one too
+    psycopg.InterfaceError: _database_error,
     StatementDataError: _data_error,
     DriverDataError: _data_error,
     Exception: _unexpected_error,

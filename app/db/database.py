@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -17,6 +18,9 @@ from app.db.embedded import EmbeddedPostgres
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+POOL_TIMEOUT = 3.0  # seconds a request waits for a pooled connection before a 503
+RECONNECT_TIMEOUT = 2.0  # seconds one reconnection attempt (with backoff) goes on before restarting
 
 
 def normalize_url(url: str) -> str:
@@ -34,6 +38,7 @@ class Database:
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self.pool: AsyncConnectionPool | None = None
+        self._checking: asyncio.Task[None] | None = None
 
     def start(self, *, run_migrations: bool = True) -> None:
         if self.settings.database_url:
@@ -54,18 +59,43 @@ class Database:
         """Two pools: SQLAlchemy sessions for most work, and plain psycopg connections for the
         hot paths (verifying a pack, writing the access log), where the ORM's overhead would
         be most of the cost."""
-        self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10)
+        # Pre-ping: a connection left from before a database restart is replaced, not used.
+        self.engine = create_async_engine(
+            self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
         conninfo = self.conninfo
         # Autocommit: each hot-path statement is its own transaction, with no BEGIN/COMMIT trips.
+        # Not checked on checkout (a round trip on every verify); `connection_lost` purges the
+        # stale connections instead. While the database is down a request waits at most
+        # POOL_TIMEOUT for a connection (then 503), and reconnection attempts give up and start
+        # over every RECONNECT_TIMEOUT, so the pool is back within seconds of the database.
         self.pool = AsyncConnectionPool(
-            conninfo, min_size=2, max_size=20, kwargs={"autocommit": True}, open=False
+            conninfo,
+            min_size=2,
+            max_size=20,
+            kwargs={"autocommit": True},
+            timeout=POOL_TIMEOUT,
+            reconnect_timeout=RECONNECT_TIMEOUT,
+            open=False,
         )
         await self.pool.open()
 
+    def connection_lost(self) -> None:
+        """A request met a dead connection: the server restarted or is down. Test the idle
+        connections now and replace the dead ones, rather than failing one more request for
+        each of them."""
+        if self.pool is None or (self._checking is not None and not self._checking.done()):
+            return
+        self._checking = asyncio.get_running_loop().create_task(self.pool.check())
+
     async def close_pool(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            await asyncio.gather(self._checking, return_exceptions=True)
+            self._checking = None
         if self.pool is not None:
             await self.pool.close()
             self.pool = None

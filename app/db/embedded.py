@@ -8,8 +8,10 @@
 - initdb and postgres refuse to run as root. As root we run them inside a user namespace where
   our uid maps to `nobody` (`unshare --user --map-user`): the server sees an unprivileged user,
   the files stay owned by root, and nothing on the machine (users, permissions) is changed.
-- The server listens on 127.0.0.1 only, on a free port, with SCRAM password authentication; the
-  password is generated on first run and kept in the data directory (mode 0600).
+- The server listens on 127.0.0.1 only, with SCRAM password authentication; the password is
+  generated on first run and kept in the data directory (mode 0600). The port is chosen free on
+  the first start and reused on later ones while it stays free, so that processes still holding
+  the old URL (a running API) reconnect by themselves when the server comes back after a restart.
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class EmbeddedPostgres:
     def password_file(self) -> Path:
         return self.root / "pg-password"
 
+    @property
+    def port_file(self) -> Path:
+        return self.root / "pg-port"
+
     def start(self) -> str:
         """Make sure the server runs and return a SQLAlchemy URL for our database."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -99,6 +105,19 @@ class EmbeddedPostgres:
             finally:
                 self._users_lock.close()
                 self._users_lock = None
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server now, whoever is using it (`pg_ctl stop -m fast|immediate`): for
+        maintenance, restores and fault tests. Its users see connection errors until any of them
+        (or another process) calls `start()` again, which brings it back on the same port."""
+        with self._control_lock():
+            if self._running_port() is not None:
+                self._pg_ctl("stop", "-w", "-m", mode)
+
+    def running_url(self) -> str | None:
+        """The URL of the server if it runs (started by any process), else None."""
+        port = self._running_port()
+        return None if port is None else self.url(port)
 
     def url(self, port: int, database: str | None = None) -> str:
         password = self.password_file.read_text().strip()
@@ -137,7 +156,10 @@ class EmbeddedPostgres:
         return int(lines[3])
 
     def _start_server(self) -> int:
-        port = _free_port()
+        port = self._previous_port()
+        if port is None:
+            port = _free_port()
+            self.port_file.write_text(f"{port}\n")
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(port),
@@ -147,6 +169,14 @@ class EmbeddedPostgres:
         options = " ".join(f"-c {name}={value}" for name, value in settings.items())
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", options)
         return port
+
+    def _previous_port(self) -> int | None:
+        """The port of the last start, if it is still free."""
+        try:
+            port = int(self.port_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return port if _port_is_free(port) else None
 
     def _ensure_database(self, port: int) -> None:
         password = self.password_file.read_text().strip()
@@ -216,6 +246,17 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As postgres binds it: connections of the last run lingering in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class _FileLock:
