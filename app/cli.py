@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import demo
 from app.audit.cli import audit_group
 from app.db import migrate
+from app.db.backup_cli import backup_command, restore_command
 from app.db.database import Database
 from app.devices import service as devices
 from app.errors import ServiceError
@@ -134,6 +135,8 @@ def _run_until_signalled(server: uvicorn.Server) -> None:
 
 
 main.add_command(audit_group)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 @main.group()
