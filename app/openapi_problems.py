@@ -39,7 +39,10 @@ EVERY_ROUTE = {
 UNAUTHENTICATED = {401: "No valid credentials (a bearer token, a device's X-API-Key, a password)."}
 FORBIDDEN = {403: "The caller's role may not do this."}
 # Routes that change something.
-WRITES = {409: "The current state forbids the change (the detail says what it conflicts with)."}
+WRITES = {
+    409: "The current state forbids the change (the detail says what it conflicts with).",
+    413: "The body is larger than the server accepts.",
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -27,6 +27,7 @@ from app.auth.credentials import issue_token
 from app.db.database import Database
 from app.factory import create_app
 from app.state import app_state
+from models.gs1 import with_check_digit
 from tests.conftest import PgServer, database_at
 from tests.helpers import USER_BY_ROLE, headers_for, register_batch
 
@@ -40,12 +41,12 @@ CHECKS = [
 ]
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 # Examples per operation and generation mode, for each caller (None: no credentials). About
-# 1,600 requests in all; the inspector and the administrator get the invalid requests too.
+# 1,300 requests in all (about 45 s); the inspector and the administrator get invalid ones too.
 BUDGET: dict[str | None, dict[GenerationMode, int]] = {
-    None: {POSITIVE: 5},
-    "inspector": {POSITIVE: 8, NEGATIVE: 5},
-    "admin": {POSITIVE: 5, NEGATIVE: 3},
-    "manufacturer": {POSITIVE: 5},
+    None: {POSITIVE: 4},
+    "inspector": {POSITIVE: 6, NEGATIVE: 4},
+    "admin": {POSITIVE: 4, NEGATIVE: 3},
+    "manufacturer": {POSITIVE: 4},
 }
 
 
@@ -132,7 +133,7 @@ def test_every_generated_request_gets_a_documented_answer(
     statuses = sorted(tally.statuses.items())
     print(f"\nfuzz as {role}: {tally.cases} cases in {seconds:.1f} s, statuses {statuses}")
     assert not tally.failures, "\n\n".join(tally.failures)
-    assert tally.cases >= 5 * len(list(schema.get_all_operations()))
+    assert tally.cases >= 3 * len(list(schema.get_all_operations()))
     if role is not None:  # the credentials work: generated requests get past 401 and 403
         assert sum(n for status, n in tally.statuses.items() if status < 300) > tally.cases / 10
 
@@ -152,6 +153,21 @@ async def test_nul_characters_and_negative_limits_are_refused_not_500(
     assert (await client.get(recall, headers=inspector)).status_code == 400
     codes = await client.post("/api/verify", json={"code": "01\x0021A"}, headers=inspector)
     assert codes.status_code < 500, codes.text
+    maker = await headers_for(client, "sina-darou")
+    product = {
+        "gtin": with_check_digit("0626000999777"),
+        "name": "A\x00B",  # a text PostgreSQL cannot store
+        "name_fa": "x",
+        "generic_name": "x",
+        "form": "tablet",
+        "strength": "1 mg",
+        "pack_size": 1,
+        "atc": "N02",
+        "irc": "IRC777",
+    }
+    stored = await client.post("/api/products", json=product, headers=maker)
+    assert stored.status_code == 400, stored.text
+    assert "NUL" in stored.json()["detail"]
 
 
 async def test_a_malformed_uri_is_an_unreadable_code_not_a_500(
