@@ -1,5 +1,6 @@
 """Trace at scale: one batch of 1,000,000 packs spread over 500 facilities, then batch
-distribution (target ≤ 1 s), forward trace, a pack's backward trace and a facility's inventory.
+distribution (target ≤ 1 s), forward trace, a pack's backward trace, a facility's inventory,
+and last a recall of the batch (target ≤ 10 s) and its progress.
 
     uv run python bench/trace.py [PACKS] [FACILITIES]
 
@@ -176,6 +177,25 @@ def main() -> None:
             lambda: client.get(f"/api/facilities/{site['gln']}/inventory", headers=device), 11
         )
         report("inventory of one facility (its device)", seconds)
+
+        # Last, as it changes the batch: the inspector recalls it (target ≤ 10 s), then follows it.
+        order = {
+            "gtin": gtin,
+            "lots": ["LOT-1"],
+            "recall_class": "I",
+            "reason": "benchmark",
+            "instructions": "quarantine and return",
+            "deadline": "2099-12-31",
+        }
+        seconds, body = timed(lambda: client.post("/api/recalls", json=order, headers=inspector), 1)
+        report("issue a recall of the batch (inspector)", seconds)
+        print(
+            f"  {body['progress']['affected']:,} packs, {len(body['notices'])} holders notified, "
+            f"{body['progress']['unaccounted_for']:,} unaccounted for"
+        )
+        recall = f"/api/recalls/{body['id']}"
+        seconds, body = timed(lambda: client.get(recall, headers=inspector), 4)
+        report("recall progress (inspector)", seconds)
 
 
 if __name__ == "__main__":
