@@ -44,38 +44,38 @@ UNACCOUNTED = frozenset({"at_holder", "in_transit", "stolen"})
 SUPPLIED = "('dispensed', 'exported', 'sample', 'free_sample', 'checked_out')"
 
 # One CASE decides every pack's category; `where` is each facility the pack is tied to (the
-# holder, the destination in transit, or where it was supplied or destroyed).
+# holder, the destination in transit, or where it was supplied or destroyed). The packs are
+# named by GTIN and lots as values, not by a join to the recall's rows, so that the planner
+# sees how many there are (a join through a just-written recall_batches row is estimated at a
+# handful of packs and planned as a nested loop: 45 s instead of 1 s at a million packs).
 _CATEGORISED = f"""
 SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
        coalesce(p.transit_to_id, p.holder_id, p.status_facility_id) AS where_id,
        CASE
          WHEN p.status = 'destroyed' THEN 'destroyed'
          WHEN p.status = 'stolen' THEN 'stolen'
-         WHEN p.status IN {SUPPLIED} AND p.status_at < r.issued_at THEN 'supplied_before_recall'
+         WHEN p.status IN {SUPPLIED} AND p.status_at < %(issued_at)s
+           THEN 'supplied_before_recall'
          WHEN p.status IN {SUPPLIED} THEN 'supplied_after_recall'
-         WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = b.organization_id
+         WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = %(owner)s
            THEN 'returning'
          WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
-         WHEN holder.organization_id = b.organization_id THEN 'at_owner'
+         WHEN holder.organization_id = %(owner)s THEN 'at_owner'
          WHEN p.status = 'locked' THEN 'quarantined'
          ELSE 'at_holder'
        END AS category
-FROM recalls r
-JOIN recall_batches rb ON rb.recall_id = r.id
-JOIN batches b ON b.gtin = rb.gtin AND b.lot = rb.lot
-JOIN packs p ON p.gtin = rb.gtin AND p.lot = rb.lot
+FROM packs p
 LEFT JOIN facilities holder ON holder.id = p.holder_id
 LEFT JOIN facilities dest ON dest.id = p.transit_to_id
-WHERE r.id = %(recall)s
+WHERE p.gtin = %(gtin)s AND p.lot = ANY(%(lots)s::text[])
 """  # noqa: S608 (composed of constants only, like the two below)
 _PROGRESS = f"""
-SELECT c.category, f.gln, f.name, f.province, o.name AS organization, f.organization_id,
-       count(*) AS packs
-FROM ({_CATEGORISED}) c
+SELECT c.category, f.gln, f.name, f.province, o.name AS organization, c.packs
+FROM (SELECT category, where_id, count(*) AS packs FROM ({_CATEGORISED}) categorised
+      GROUP BY category, where_id) c
 LEFT JOIN facilities f ON f.id = c.where_id
 LEFT JOIN organizations o ON o.id = f.organization_id
 WHERE %(organization)s::uuid IS NULL OR f.organization_id = %(organization)s::uuid
-GROUP BY c.category, f.gln, f.name, f.province, o.name, f.organization_id
 """  # noqa: S608
 _PACKS = f"""
 SELECT c.gtin, c.serial, c.lot, c.status, c.status_at, c.category,
@@ -91,12 +91,12 @@ LIMIT %(limit)s
 _NOTIFY = """
 INSERT INTO recall_notices (recall_id, facility_id, organization_id, packs_at_notice,
                             notified_at)
-SELECT %(recall)s, f.id, f.organization_id, count(*), %(now)s
-FROM recall_batches rb
-JOIN packs p ON p.gtin = rb.gtin AND p.lot = rb.lot
-JOIN facilities f ON f.id = coalesce(p.transit_to_id, p.holder_id)
-WHERE rb.recall_id = %(recall)s AND p.status IN ('active', 'locked')
-GROUP BY f.id, f.organization_id
+SELECT %(recall)s, f.id, f.organization_id, held.packs, %(now)s
+FROM (SELECT coalesce(transit_to_id, holder_id) AS site, count(*) AS packs
+      FROM packs
+      WHERE gtin = %(gtin)s AND lot = ANY(%(lots)s::text[]) AND status IN ('active', 'locked')
+      GROUP BY 1) held
+JOIN facilities f ON f.id = held.site
 """
 _NOTICES = """
 SELECT f.gln, f.name, o.name AS organization, n.organization_id, n.packs_at_notice,
@@ -190,7 +190,9 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
             "UPDATE batches SET overlay = %s, recall_id = %s WHERE gtin = %s AND lot = ANY(%s)",
             (overlay, recall_id, gtin, sorted(batches)),
         )
-        await connection.execute(_NOTIFY, {"recall": recall_id, "now": now})
+        await connection.execute(
+            _NOTIFY, {"recall": recall_id, "now": now, "gtin": gtin, "lots": sorted(batches)}
+        )
     return recall_id
 
 
@@ -202,7 +204,7 @@ async def recall_details(
     recall = await _visible_recall(connection, principal, recall_id)
     scope = _holder_scope(principal, recall)
     async with connection.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(_PROGRESS, {"recall": recall_id, "organization": scope})
+        await cursor.execute(_PROGRESS, _packs_of(recall) | {"organization": scope})
         rows = await cursor.fetchall()
         await cursor.execute(_NOTICES, {"recall": recall_id, "organization": scope})
         notices = await cursor.fetchall()
@@ -250,8 +252,8 @@ async def recall_packs(
     async with connection.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(
             _PACKS,
-            {
-                "recall": recall_id,
+            _packs_of(recall)
+            | {
                 "category": category,
                 "organization": _holder_scope(principal, recall),
                 "after_gtin": after[0] if after else "",
@@ -335,6 +337,16 @@ async def _visible_recall(
     if notified is None:
         raise NotFound("No recall with this id.")
     return recall
+
+
+def _packs_of(recall: dict[str, Any]) -> dict[str, Any]:
+    """The parameters naming a recall's packs in _CATEGORISED."""
+    return {
+        "gtin": recall["gtin"],
+        "lots": recall["lots"],
+        "owner": recall["owner_id"],
+        "issued_at": recall["issued_at"],
+    }
 
 
 def _holder_scope(principal: Principal, recall: dict[str, Any]) -> uuid.UUID | None:
