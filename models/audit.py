@@ -1,9 +1,9 @@
 """Tamper evidence: events, pack events and the access log are hash chains. A database trigger
 gives each new row the next sequence number of its stream and
 `row_hash = sha256(previous row_hash || the row's content as canonical JSON)`; the head of each
-stream is kept here. Streams are per facility for events (events at one site queue for its
-head; sites never wait for each other) and one stream for the access log (each entry is a
-single autocommitted statement, so its head is locked only for that statement). Checkpoints
+stream is kept here. Each chain has 64 streams, picked by a hash of the row's key (an event's
+pack events go with it): a writer holds its stream's head until it commits, so with one stream
+every event in the country would queue behind the last. Checkpoints
 record heads at a moment, so a chain rewritten wholesale is caught too when the checkpoint's
 digest is kept outside the database."""
 
@@ -17,13 +17,13 @@ from sqlmodel import Field, SQLModel
 
 from models.base import timestamp_field
 
-# The chained tables and the column naming each row's stream (None: a single stream).
-CHAINS: dict[str, str | None] = {
-    "events": "facility_id",
-    "pack_events": "facility_id",
-    "access_log": None,
+# The chained tables and the column whose value picks each row's stream: one of 64, by a
+# stable hash (`audit_stream` in the database).
+CHAINS: dict[str, str] = {
+    "events": "event_id",
+    "pack_events": "event_id",
+    "access_log": "id",
 }
-SINGLE_STREAM = uuid.UUID(int=0)
 
 
 class AuditHead(SQLModel, table=True):

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from models.audit import CHAINS, SINGLE_STREAM
+from models.audit import CHAINS
 
 Connection = psycopg.Connection[Any]
 
@@ -46,7 +46,7 @@ class Break:
     problem: str
 
     def __str__(self) -> str:
-        where = f"{self.chain}" + (f" stream {self.stream}" if self.stream != SINGLE_STREAM else "")
+        where = f"{self.chain}" + (f" stream {self.stream.int}" if self.stream else "")
         at = f" at #{self.seq}" if self.seq is not None else ""
         row = f" (row {self.row})" if self.row else ""
         return f"{where}{at}{row}: {self.problem}"
@@ -66,7 +66,7 @@ def verify(connection: Connection) -> Report:
     connection.execute("SET TimeZone = 'UTC'")
     rows: dict[str, int] = {}
     breaks: list[Break] = []
-    for table, stream_column in CHAINS.items():
+    for table, key in CHAINS.items():
         heads = {
             stream: (seq, digest)
             for stream, seq, digest in connection.execute(
@@ -74,7 +74,7 @@ def verify(connection: Connection) -> Report:
             )
         }
         checkpoints = _checkpoints(connection, table)
-        stream = stream_column or f"'{SINGLE_STREAM}'::uuid"
+        stream = f"audit_stream({key}::text)"
         query = _LINKS.format(stream=stream, key=_KEYS[table], table=table)
         count, broken, last = 0, set(), {}
         for stream_id, seq, stored, key, expected, previous in connection.execute(query):
