@@ -141,3 +141,32 @@ async def test_triage_new_investigating_closed(client: AsyncTestClient[Any]) -> 
         a["status"] for a in await alerts(client, "fdo-inspector", f"status=closed&gtin={gtin}")
     ] == ["closed"]
     assert await alerts(client, "fdo-inspector", f"status=new&gtin={gtin}") == []
+
+
+async def test_risky_packs_verified_at_a_pharmacy_raise_one_alert_each(
+    client: AsyncTestClient[Any],
+) -> None:
+    gtin, codes = await at_pharmacy(client, 2)
+    razi = await headers_for(client, "razi-pharmacy")
+    hafez = await headers_for(client, "hafez-pharmacy")
+    warehouse = await headers_for(client, "darupakhsh")
+    assert (await event(client, razi, "stolen", codes[:1])).json()["summary"]["ok"] == 1
+    fake = pack_code(gtin, "NEVERMADE123")
+    for _ in range(3):  # the pharmacist checks again: still one alert each
+        for code in (codes[0], fake):
+            verified = await client.post("/api/verify", json={"code": code}, headers=hafez)
+            assert verified.status_code == 200
+    raised = await alerts(client, "hafez-pharmacy", f"gtin={gtin}")
+    assert sorted((a["code"], a["serial"], a["facility_gln"]) for a in raised) == [
+        ("stolen_pack", codes[0][18:], facility_gln("hafez-pharmacy")),
+        ("unknown_serial", "NEVERMADE123", facility_gln("hafez-pharmacy")),
+    ]
+    assert all(a["event_id"] is None for a in raised)
+    # The maker (the batch's owner) is involved; a warehouse checking stock raises nothing.
+    assert len(await alerts(client, "sina-darou", f"gtin={gtin}")) == 2
+    await client.post("/api/verify", json={"code": codes[1]}, headers=warehouse)
+    await client.post("/api/verify", json={"code": fake}, headers=warehouse)
+    assert len(await alerts(client, "fdo-inspector", f"gtin={gtin}")) == 2
+    # A good pack raises nothing.
+    await client.post("/api/verify", json={"code": codes[1]}, headers=razi)
+    assert len(await alerts(client, "fdo-inspector", f"gtin={gtin}")) == 2

@@ -44,6 +44,13 @@ WHERE pe.facility_id = %s AND pe.action = %s AND pe.outcome = 'warning'
   AND pe.status_before = pe.status_after
 GROUP BY pe.gtin, pe.serial
 """
+_OPEN = """
+SELECT a.gtin, a.serial, a.code, a.facility_id
+FROM alerts a
+JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
+  ON a.gtin = wanted.gtin AND a.serial = wanted.serial
+WHERE a.status <> 'closed'
+"""
 _INSERT = """
 INSERT INTO alerts (id, code, severity, status, message, gtin, serial, lot, event_id,
                     facility_id, organization_ids, raised_at, updated_at)
@@ -74,12 +81,14 @@ async def worth_raising(
 async def raise_alerts(
     connection: Connection,
     directory: FacilityDirectory,
-    event_id: uuid.UUID,
+    event_id: uuid.UUID | None,
     drafts: Sequence[AlertDraft],
     now: datetime,
 ) -> None:
+    """Insert the alerts, less those already open for the same pack, kind and site (a pack
+    scanned again while its alert is being looked into adds nothing to triage)."""
     rows = []
-    for draft in drafts:
+    for draft in await _not_open(connection, drafts):
         organizations = []
         for site_id in (draft.facility_id, *draft.related):
             site = await directory.by_id(connection, site_id) if site_id else None
@@ -107,3 +116,21 @@ async def raise_alerts(
     if rows:
         async with connection.cursor() as cursor:
             await cursor.executemany(_INSERT, rows)
+
+
+async def _not_open(connection: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
+    packs = sorted({(d.gtin, d.serial) for d in drafts if d.gtin and d.serial})
+    if not packs:
+        return list(drafts)
+    cursor = await connection.execute(
+        _OPEN, ([gtin for gtin, _ in packs], [serial for _, serial in packs])
+    )
+    open_ = {(g, s, AlertCode(c), f) for g, s, c, f in await cursor.fetchall()}
+    fresh, seen = [], set()
+    for draft in drafts:
+        key = (draft.gtin, draft.serial, draft.code, draft.facility_id)
+        if draft.gtin and draft.serial and (key in open_ or key in seen):
+            continue
+        seen.add(key)
+        fresh.append(draft)
+    return fresh

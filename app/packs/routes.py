@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.dependencies import Caller, Connection, Session
+from app.dependencies import Caller, Connection, Runtime, Session
 from app.packs import service
 from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
@@ -34,9 +34,13 @@ class VerifyController(Controller):
         summary="Verify a pack from its code as scanned",
     )
     async def verify(
-        self, connection: Connection, principal: Caller, data: JSONBody[VerifyIn]
+        self,
+        connection: Connection,
+        runtime: Runtime,
+        principal: Caller,
+        data: JSONBody[VerifyIn],
     ) -> service.PackView:
-        return await service.verify_code(connection, principal, data.code)
+        return await service.verify_code(connection, runtime.facilities, principal, data.code)
 
 
 class PackController(Controller):

@@ -12,9 +12,11 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.alerts.verification import alert_on_verification, risk
 from app.auth.principal import Principal
 from app.catalog.service import gtin_of
 from app.errors import InvalidInput, NotFound
+from app.facilities.directory import FacilityDirectory
 from models.base import utcnow
 from models.codes import CodeError, PackCode, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Event, PackEvent
@@ -37,7 +39,9 @@ class PackView:
     reason: str
 
 
-async def verify_code(connection: Connection, principal: Principal, text: str) -> PackView:
+async def verify_code(
+    connection: Connection, directory: FacilityDirectory, principal: Principal, text: str
+) -> PackView:
     try:
         code = parse_pack_code(text)
     except CodeError as exc:
@@ -46,7 +50,12 @@ async def verify_code(connection: Connection, principal: Principal, text: str) -
         raise InvalidInput(
             "code: it has no serial number (AI 21); scan the pack's 2D code.", field="code"
         )
-    return await view(connection, principal, code)
+    found = await view(connection, principal, code)
+    alert = risk(found.status, found.overlays, found.product is not None)
+    if alert is not None:
+        pack = (code.gtin, code.serial, found.lot)
+        await alert_on_verification(connection, directory, principal, alert, pack, found.reason)
+    return found
 
 
 async def pack_view(
