@@ -1,3 +1,4 @@
+import asyncio
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -83,3 +84,17 @@ async def test_bad_filters_are_400(client: AsyncTestClient[Any]) -> None:
     )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_concurrent_requests_are_each_logged_once(client: AsyncTestClient[Any]) -> None:
+    """Entries of concurrent requests are committed together (group commit): none lost, none
+    doubled, each before its answer."""
+    pharmacist = await headers_for(client, "razi-pharmacy")
+    organization = (await me(client, pharmacist))["organization_id"]
+    paths = [f"/api/organizations/{organization}?n={n}" for n in range(40)]
+    answers = await asyncio.gather(*(client.get(p, headers=pharmacist) for p in paths))
+    assert all(a.status_code == 200 for a in answers)
+    logged = [e["path"] for e in await _log(client, resource="organizations", limit="1000")]
+    assert sorted(p for p in logged if p.startswith(f"/api/organizations/{organization}")) == (
+        sorted([f"/api/organizations/{organization}"] * 40)
+    )
