@@ -1,6 +1,7 @@
 """Cases and pallets (SSCC): packing, moving a case and everything in it with one scan, checked
 receipts, and what happens to a pack taken out of a case at the counter."""
 
+import uuid
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -203,3 +204,63 @@ async def test_a_case_at_another_facility_cannot_be_shipped(client: AsyncTestCli
     )
     assert offline.status_code == 200
     assert offline.json()["results"][0]["outcome"] == "warning"
+
+
+async def test_codes_repeated_or_nested_in_one_event_count_once(
+    client: AsyncTestClient[Any],
+) -> None:
+    maker = await headers_for(client, "sina-darou")
+    _, (case, other), (inside, loose) = await packed_cases(client, 2, 2)
+    pallet = sscc(901)
+    twice = await event(
+        client, maker, "pack", [case_code(case), case_code(case)], container=case_code(pallet)
+    )
+    assert twice.status_code == 200, twice.text
+    assert [r["outcome"] for r in twice.json()["results"]] == ["ok", "warning"]
+    again = await event(client, maker, "unpack", [loose[0], loose[0]], container=case_code(other))
+    assert [r["outcome"] for r in again.json()["results"]] == ["ok", "warning"]
+    # The pallet, the case on it and one of the case's packs, scanned together: moved once.
+    shipped = await event(
+        client,
+        maker,
+        "ship",
+        [case_code(pallet), case_code(case), inside[0], case_code(pallet)],
+        destination_gln=facility_gln("darupakhsh"),
+    )
+    assert shipped.status_code == 200, shipped.text
+    first, *rest = shipped.json()["results"]
+    assert first["summary"] == {"ok": 2, "warning": 0, "refused": 0}
+    assert [(r["outcome"], r["reason"].split(",")[0]) for r in rest] == [
+        ("warning", f"moves with case {pallet}"),
+        ("warning", f"moves with case {pallet}"),
+        ("warning", "scanned twice in this event; counted once"),
+    ]
+
+
+async def test_a_retried_packing_gets_its_first_answer_after_the_case_moved(
+    client: AsyncTestClient[Any],
+) -> None:
+    maker = await headers_for(client, "sina-darou")
+    gtin, _, serials = await register_batch(client, maker, count=1)
+    body = {
+        "event_id": str(uuid.uuid4()),
+        "action": "pack",
+        "codes": [pack_code(gtin, serials[0])],
+        "container": case_code(sscc(3)),
+    }
+    first = await client.post("/api/events", json=body, headers=maker)
+    assert first.status_code == 200, first.text
+    await event(
+        client, maker, "ship", [case_code(sscc(3))], destination_gln=facility_gln("darupakhsh")
+    )
+    retried = await client.post("/api/events", json=body, headers=maker)
+    assert retried.status_code == 200 and retried.json() == first.json()
+
+
+async def test_a_refused_packing_leaves_no_case(client: AsyncTestClient[Any]) -> None:
+    warehouse = await headers_for(client, "darupakhsh")
+    _, _, (inside,) = await packed_cases(client, 1, 1)
+    refused = await event(client, warehouse, "pack", inside, container=case_code(sscc(4)))
+    assert refused.status_code == 409
+    gone = await event(client, warehouse, "unpack", [], container=case_code(sscc(4)))
+    assert gone.status_code == 422 and "no case" in gone.json()["detail"]

@@ -94,10 +94,16 @@ async def lock_trees(connection: Connection, roots: Sequence[str]) -> dict[str, 
         for root, group in members.items()
         if root in rows
     }
-    owner = {s: root for root, group in members.items() for s in group}
-    cursor = await connection.execute(_PACKS_IN, (list(owner),))
+    # A case scanned with the pallet it is on belongs to both trees.
+    roots_of: dict[str, list[str]] = {}
+    for root, group in members.items():
+        for sscc in group:
+            roots_of.setdefault(sscc, []).append(root)
+    cursor = await connection.execute(_PACKS_IN, (list(roots_of),))
     for sscc, gtin, serial in await cursor.fetchall():
-        trees[owner[sscc]].packs.append((gtin, serial))
+        for root in roots_of[sscc]:
+            if root in trees:
+                trees[root].packs.append((gtin, serial))
     return trees
 
 
@@ -120,16 +126,14 @@ async def ancestors(connection: Connection, sscc: str) -> set[str]:
 
 async def create(
     connection: Connection,
-    sscc: str,
-    organization_id: uuid.UUID,
+    case: ContainerRow,
     facility_id: uuid.UUID,
     at: datetime,
     event_id: uuid.UUID,
-) -> ContainerRow:
+) -> None:
     await connection.execute(
-        _CREATE, (sscc, organization_id, facility_id, facility_id, at, event_id)
+        _CREATE, (case.sscc, case.organization_id, facility_id, facility_id, at, event_id)
     )
-    return ContainerRow(sscc, organization_id, None, facility_id, None, None)
 
 
 async def save(connection: Connection, rows: Sequence[ContainerRow], event_id: uuid.UUID) -> None:

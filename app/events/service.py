@@ -113,7 +113,7 @@ async def record(
     found = _found(request)
     try:
         async with connection.transaction():
-            locked = await _lock(connection, request, codes, target, facility, now)
+            locked = await _lock(connection, request, codes, target, facility)
             unknown_gtins = {key[0] for key in locked.wanted if key not in locked.packs}
             ctx = Context(
                 action=request.action,
@@ -155,6 +155,9 @@ async def record(
             for row in work.updates:
                 row[6:6] = [request.event_id]
             await store.update_packs(connection, work.updates)
+            new_case = locked.target if locked.new_target else None
+            if new_case is not None and new_case.sscc in cases.saves:
+                await containers.create(connection, new_case, facility.id, now, request.event_id)
             await containers.save(connection, list(cases.saves.values()), request.event_id)
             for row in cases.events:
                 row[1:1] = [request.event_id]
@@ -164,6 +167,13 @@ async def record(
         # A retry of an event already recorded (or racing its twin): answer as the first did.
         stored = await store.stored_event(connection, request.event_id)
         assert stored is not None
+        return _replay(request.event_id, stored, payload_hash)
+    except (Conflict, InvalidInput):
+        # Refused for the state things are in now; a retry of an event recorded before that
+        # change still gets its first answer.
+        stored = await store.stored_event(connection, request.event_id)
+        if stored is None:
+            raise
         return _replay(request.event_id, stored, payload_hash)
     return EventAnswer(status_code, body)
 
@@ -177,8 +187,10 @@ class _Locked:
     trees: dict[str, containers.Tree] = field(default_factory=dict)
     target: containers.ContainerRow | None = None
     cases: dict[str, containers.ContainerRow] = field(default_factory=dict)
+    new_target: bool = False  # packing into an SSCC not used before: the case is created
     above_target: set[str] = field(default_factory=set)
-    unpack_all: list[str] = field(default_factory=list)  # codes, when unpacking a whole case
+    # When unpacking a whole case: what is in it, as codes.
+    unpack_all: list[tuple[str, Code]] = field(default_factory=list)
 
 
 async def _lock(
@@ -187,7 +199,6 @@ async def _lock(
     codes: Sequence[Code],
     target: str | None,
     facility: Site,
-    now: datetime,
 ) -> _Locked:
     keys = {(c.gtin, c.serial) for c in codes if isinstance(c, PackCode) and c.serial}
     ssccs = [c.sscc for c in codes if isinstance(c, ContainerCode)]
@@ -197,40 +208,39 @@ async def _lock(
         for tree in locked.trees.values():
             keys.update(tree.packs)
     elif target is not None:
-        rows = await containers.lock(connection, [target, *ssccs])
-        locked.target = rows.pop(target, None)
+        unpack_all = request.action is Action.unpack and not request.codes
+        children = await containers.children(connection, target) if unpack_all else []
+        # One sorted lock of every case involved, as shipping a pallet takes them.
+        rows = await containers.lock(connection, [target, *ssccs, *children])
+        existing = rows.pop(target, None)
         locked.cases = rows
-        locked.target = await _usable_target(
-            connection, request, locked.target, target, facility, now
-        )
+        locked.target = _usable_target(request, existing, target, facility)
+        locked.new_target = existing is None
         locked.above_target = await containers.ancestors(connection, target)
-        if request.action is Action.unpack and not request.codes:
+        if unpack_all:
             inside = await containers.packs_in(connection, target)
-            children = await containers.children(connection, target)
-            locked.cases = await containers.lock(connection, children)
             keys.update(inside)
-            locked.unpack_all = [pack_text(*key) for key in inside] + [
-                f"(00){sscc}" for sscc in children
+            locked.unpack_all = [(pack_text(*key), PackCode(*key)) for key in inside] + [
+                (f"(00){sscc}", ContainerCode(sscc)) for sscc in children if sscc in rows
             ]
     locked.wanted = sorted(keys)
     locked.packs = await store.lock_packs(connection, locked.wanted)
     return locked
 
 
-async def _usable_target(
-    connection: Connection,
+def _usable_target(
     request: EventRequest,
     row: containers.ContainerRow | None,
     sscc: str,
     facility: Site,
-    now: datetime,
 ) -> containers.ContainerRow:
-    """The case packed into or unpacked, held here; packing into a new SSCC creates the case."""
+    """The case packed into or unpacked, held here; packing into a new SSCC makes a new case
+    (created when something is packed into it)."""
     if row is None:
         if request.action is Action.unpack:
             raise InvalidInput(f"container: no case {sscc} was packed.", field="container")
-        return await containers.create(
-            connection, sscc, facility.organization_id, facility.id, now, request.event_id
+        return containers.ContainerRow(
+            sscc, facility.organization_id, None, facility.id, None, None
         )
     if row.holder_id != facility.id or row.transit_to_id is not None:
         raise Conflict(
@@ -252,14 +262,30 @@ def _decide(
 ) -> dict[str, list[dict[str, str]]] | None:
     """Every code's result and rows; for a receipt checked against the packs found, what was
     missing from the cases and what was found beyond them."""
-    texts: Sequence[str] = request.codes
+    scanned: list[tuple[str, Code]] = list(zip(request.codes, codes, strict=True))
     if locked.unpack_all:
-        texts = locked.unpack_all
-        codes = [read(text) for text in texts]
+        scanned = locked.unpack_all
+    # A case scanned with the pallet it is on, or a pack with its case, moves with the outer one.
+    inner = {c.sscc for root, t in locked.trees.items() for c in t.containers if c.sscc != root}
+    moved_with = {
+        member: root
+        for root, tree in locked.trees.items()
+        if root not in inner
+        for member in [*(c.sscc for c in tree.containers if c.sscc != root), *tree.packs]
+    }
     missing: list[dict[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    for text, code in zip(texts, codes, strict=True):
-        if isinstance(code, str):
+    seen: set[object] = set()
+    for text, code in scanned:
+        key = _key(code)
+        if key is not None and key in seen:
+            reason = "scanned twice in this event; counted once"
+            work.results.append(_duplicate(text, code, reason))
+            continue
+        seen.add(key)
+        if key is not None and key in moved_with:
+            reason = f"moves with case {moved_with[key]}, scanned in this event"
+            work.results.append(_duplicate(text, code, reason))
+        elif isinstance(code, str):
             work.results.append(result(text, None, Outcome.refused, None, code))
         elif isinstance(code, ContainerCode):
             if locked.target is not None:
@@ -284,8 +310,9 @@ def _decide(
             pack = locked.packs.get((code.gtin, code.serial or ""))
             pack_into(work, text, code, pack, locked.target, ctx)
         else:
-            pack_work(work, text, code, locked.packs, products, ctx, seen)
-    if locked.target is not None:
+            pack_work(work, text, code, locked.packs, products, ctx)
+    changed = sum(r["outcome"] != Outcome.refused.value for r in work.results)
+    if locked.target is not None and changed:
         packed = sum(r["outcome"] == "ok" and r["gtin"] is not None for r in work.results)
         cases.saves.setdefault(locked.target.sscc, locked.target)
         cases.record(ctx, locked.target.sscc, packed, Outcome.ok, "")
@@ -304,6 +331,22 @@ def _decide(
             )
         )
     return {"missing": missing, "extra": extra}
+
+
+def _key(code: Code) -> object:
+    """What a scanned code names, to notice it twice in one event (None: nothing readable)."""
+    if isinstance(code, ContainerCode):
+        return code.sscc
+    if isinstance(code, PackCode) and code.serial:
+        return (code.gtin, code.serial)
+    return None
+
+
+def _duplicate(text: str, code: Code, reason: str) -> dict[str, Any]:
+    if isinstance(code, ContainerCode):
+        return case_result(text, code.sscc, Outcome.warning, reason)
+    assert isinstance(code, PackCode)
+    return result(text, code, Outcome.warning, None, reason)
 
 
 def _target(request: EventRequest) -> str | None:
@@ -439,9 +482,12 @@ def _payload_hash(request: EventRequest, principal: Principal, facility: Site) -
         "event_time": request.event_time.isoformat() if request.event_time else None,
         "offline": request.offline,
         "actor": str(principal.id),
-        "container": request.container,
-        "contents": list(request.contents) if request.contents is not None else None,
     }
+    # Only when set, so that an event without them hashes as it always did.
+    if request.container is not None:
+        payload["container"] = request.container
+    if request.contents is not None:
+        payload["contents"] = list(request.contents)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -82,17 +82,12 @@ def pack_work(
     packs: dict[tuple[str, str], PackRow],
     products: dict[str, uuid.UUID],
     ctx: Context,
-    seen: set[tuple[str, str]],
 ) -> None:
-    """One scanned pack code."""
+    """One scanned pack code (seen once in its event)."""
     if code.serial is None:
         reason = "the code has no serial number (AI 21); scan the pack's 2D code"
         work.results.append(result(text, code, Outcome.refused, None, reason))
-    elif (code.gtin, code.serial) in seen:
-        reason = "scanned twice in this event; counted once"
-        work.results.append(result(text, code, Outcome.warning, None, reason))
     else:
-        seen.add((code.gtin, code.serial))
         pack = packs.get((code.gtin, code.serial))
         if pack is None:
             unknown(work, text, code, ctx, products)
