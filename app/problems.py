@@ -64,13 +64,26 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {message}" if key else message
 
 
+# Deadlock and serialization failures: the transaction was rolled back whole; a retry succeeds.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+
+
 def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """503 only when the database cannot be reached (connection failures, no pooled connection in
-    time, SQLSTATE classes 08 and 57P, too many connections); any other database error is ours
-    (500), and retrying would not help. Raised by SQLAlchemy (the driver's error in `orig`) or by
-    psycopg and its pool directly (the hot paths)."""
+    """503 when the database cannot be reached (connection failures, no pooled connection in
+    time, SQLSTATE classes 08 and 57P, too many connections) or rolled the request back to break
+    a deadlock; any other database error is ours (500), and retrying would not help. Raised by
+    SQLAlchemy (the driver's error in `orig`) or by psycopg and its pool directly (the hot
+    paths)."""
     sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     invalidated = getattr(exc, "connection_invalidated", False)
+    if sqlstate in _TRY_AGAIN:
+        return problem(
+            request,
+            503,
+            "Another request changed the same records at the same moment; nothing was recorded. "
+            "Send it again (the same event_id is recorded at most once).",
+            headers={"Retry-After": "1"},
+        )
     if not (invalidated or sqlstate is None or sqlstate.startswith(("08", "57P", "53300"))):
         return _unexpected_error(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)

@@ -74,18 +74,8 @@ def upgrade() -> None:
             f"FOR EACH ROW EXECUTE FUNCTION audit_chain('{table}', '{key}')"
         )
     op.execute(
-        """
-        CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END
-        $$
-        """
-    )
-    op.execute(
         "CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log "
-        "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        "FOR EACH ROW EXECUTE FUNCTION refuse_event_change()"
     )
 
 
@@ -111,16 +101,12 @@ CREATE FUNCTION audit_link(chain_name text, stream_id uuid, content jsonb,
                            OUT seq bigint, OUT hash bytea)
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE audit_heads h
+    -- One statement, so that two first writers to a stream cannot both insert its head.
+    INSERT INTO audit_heads AS h (chain, stream, seq, hash)
+    VALUES (chain_name, stream_id, 1, sha256(convert_to(content::text, 'UTF8')))
+    ON CONFLICT (chain, stream) DO UPDATE
        SET seq = h.seq + 1, hash = sha256(h.hash || convert_to(content::text, 'UTF8'))
-     WHERE h.chain = chain_name AND h.stream = stream_id
     RETURNING h.seq, h.hash INTO seq, hash;
-    IF NOT FOUND THEN
-        seq := 1;
-        hash := sha256(convert_to(content::text, 'UTF8'));
-        INSERT INTO audit_heads (chain, stream, seq, hash)
-        VALUES (chain_name, stream_id, seq, hash);
-    END IF;
 END
 $$
 """
@@ -144,7 +130,6 @@ $$
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER access_log_append_only ON access_log")
-    op.execute("DROP FUNCTION refuse_change()")
     for table in CHAINS:
         op.execute(f"DROP TRIGGER {table}_chain ON {table}")
     op.execute("DROP FUNCTION audit_chain()")
