@@ -170,3 +170,20 @@ async def test_risky_packs_verified_at_a_pharmacy_raise_one_alert_each(
     # A good pack raises nothing.
     await client.post("/api/verify", json={"code": codes[1]}, headers=razi)
     assert len(await alerts(client, "fdo-inspector", f"gtin={gtin}")) == 2
+
+
+async def test_alerts_of_one_event_page_without_gaps(client: AsyncTestClient[Any]) -> None:
+    gtin, _ = await at_pharmacy(client, 1)
+    razi = await headers_for(client, "razi-pharmacy")
+    fakes = [pack_code(gtin, f"FAKE{n:08d}") for n in range(5)]
+    assert (await event(client, razi, "dispense", fakes)).status_code == 422
+    pages: list[list[dict[str, Any]]] = [
+        await alerts(client, "razi-pharmacy", f"gtin={gtin}&limit=2")
+    ]
+    while pages[-1]:
+        last = pages[-1][-1]
+        query = f"gtin={gtin}&limit=2&before={last['raised_at']}&before_id={last['id']}"
+        pages.append(await alerts(client, "razi-pharmacy", query.replace("+", "%2B")))
+    serials = [a["serial"] for page in pages for a in page]
+    assert sorted(serials) == [f"FAKE{n:08d}" for n in range(5)]
+    assert len({a["raised_at"] for page in pages for a in page}) == 1  # one event, one time

@@ -44,10 +44,11 @@ class AlertController(Controller):
         serial: FromQuery[str | None] = None,
         facility_gln: FromQuery[str | None] = None,
         before: FromQuery[datetime | None] = None,
+        before_id: FromQuery[uuid.UUID | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         wanted = service.AlertFilter(
-            status, code, severity, gtin, lot, serial, facility_gln, before, limit
+            status, code, severity, gtin, lot, serial, facility_gln, before, before_id, limit
         )
         return await service.list_alerts(connection, principal, wanted)
 

@@ -50,23 +50,28 @@ class AlertFilter:
     serial: str | None = None
     facility_gln: str | None = None
     before: datetime | None = None
+    before_id: uuid.UUID | None = None
     limit: int = 100
 
 
 async def list_alerts(
     connection: Connection, principal: Principal, wanted: AlertFilter
 ) -> list[dict[str, Any]]:
-    """Newest first; page with `before` = the `raised_at` of the last alert of a page."""
-    conditions = ["(%(everything)s OR %(org)s = ANY(a.organization_ids))"]
+    """Newest first; page with `before` and `before_id`, the `raised_at` and `id` of the last
+    alert of a page (the alerts of one event share their time)."""
+    conditions = []
+    if not principal.reads_everything:
+        conditions.append("a.organization_ids @> ARRAY[%(org)s]::uuid[]")  # the GIN index
     for name in ("status", "code", "severity", "gtin", "lot", "serial"):
         if getattr(wanted, name) is not None:
             conditions.append(f"a.{name} = %({name})s")
     if wanted.facility_gln is not None:
         conditions.append("f.gln = %(facility_gln)s")
-    if wanted.before is not None:
+    if wanted.before is not None and wanted.before_id is not None:
+        conditions.append("(a.raised_at, a.id) < (%(before)s, %(before_id)s)")
+    elif wanted.before is not None:
         conditions.append("a.raised_at < %(before)s")
     params = {
-        "everything": principal.reads_everything,
         "org": principal.organization_id,
         "status": wanted.status,
         "code": wanted.code,
@@ -76,11 +81,12 @@ async def list_alerts(
         "serial": wanted.serial,
         "facility_gln": wanted.facility_gln,
         "before": wanted.before,
+        "before_id": wanted.before_id,
         "limit": wanted.limit,
     }
     query = (
-        f"SELECT {_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)}"
-        " ORDER BY a.raised_at DESC, a.id LIMIT %(limit)s"
+        f"SELECT {_COLUMNS} {_FROM} WHERE {' AND '.join(conditions) or 'true'}"
+        " ORDER BY a.raised_at DESC, a.id DESC LIMIT %(limit)s"
     )
     async with connection.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(query, params)
