@@ -18,7 +18,7 @@ from models.audit import CHAINS
 Connection = psycopg.Connection[Any]
 
 # Per stream, in chain order: the sequence number, the stored hash, the expected hash and the
-# previous row's sequence number. A row inserted bypassing the trigger has no sequence number.
+# previous row's sequence number.
 _LINKS = """
 SELECT stream, chain_seq, row_hash, key,
        sha256(coalesce(lag(row_hash) OVER w, ''::bytea) || convert_to(content::text, 'UTF8'))
@@ -28,7 +28,7 @@ FROM (SELECT {stream} AS stream, chain_seq, row_hash, {key} AS key,
              to_jsonb(t) - 'chain_seq' - 'row_hash' AS content
       FROM {table} t) rows
 WINDOW w AS (PARTITION BY stream ORDER BY chain_seq)
-ORDER BY stream, chain_seq NULLS FIRST
+ORDER BY stream, chain_seq
 """
 _KEYS = {
     "events": "event_id::text",
@@ -63,7 +63,15 @@ class Report:
 
 
 def verify(connection: Connection) -> Report:
-    connection.execute("SET TimeZone = 'UTC'")
+    """One snapshot of every chain, its heads and checkpoints, so that events written while it
+    runs cannot look like broken links."""
+    with connection.transaction():
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        connection.execute("SET LOCAL TimeZone = 'UTC'")
+        return _verify(connection)
+
+
+def _verify(connection: Connection) -> Report:
     rows: dict[str, int] = {}
     breaks: list[Break] = []
     for table, key in CHAINS.items():
@@ -77,15 +85,20 @@ def verify(connection: Connection) -> Report:
         stream = f"audit_stream({key}::text)"
         query = _LINKS.format(stream=stream, key=_KEYS[table], table=table)
         count, broken, last = 0, set(), {}
-        for stream_id, seq, stored, key, expected, previous in connection.execute(query):
-            count += 1
-            if stream_id in broken:
-                continue
-            problem = _problem(seq, stored, expected, previous, checkpoints.get((stream_id, seq)))
-            if problem:
-                broken.add(stream_id)
-                breaks.append(Break(table, stream_id, seq, key, problem))
-            last[stream_id] = (seq, stored)
+        # A server-side cursor: the chains of a national register do not fit in memory.
+        with connection.cursor(name=f"audit_{table}") as cursor:
+            cursor.itersize = 10_000
+            cursor.execute(query)
+            for stream_id, seq, stored, row_key, expected, previous in cursor:
+                count += 1
+                if stream_id in broken:
+                    continue
+                checkpoint = checkpoints.get((stream_id, seq))
+                problem = _problem(seq, stored, expected, previous, checkpoint)
+                if problem:
+                    broken.add(stream_id)
+                    breaks.append(Break(table, stream_id, seq, row_key, problem))
+                last[stream_id] = (seq, stored)
         rows[table] = count
         for stream_id in heads.keys() | last.keys():
             if stream_id in broken:
@@ -100,14 +113,12 @@ def verify(connection: Connection) -> Report:
 
 
 def _problem(
-    seq: int | None,
-    stored: bytes | None,
+    seq: int,
+    stored: bytes,
     expected: bytes,
     previous: int | None,
     checkpoint: bytes | None,
 ) -> str | None:
-    if seq is None or stored is None:
-        return "a row outside the chain (inserted bypassing the database's trigger)"
     if (previous or 0) != seq - 1:
         if previous == seq:
             return "two rows share one place in the chain (a row was inserted)"
