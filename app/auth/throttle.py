@@ -88,7 +88,9 @@ async def record_failure(
         if failures >= after:
             seconds = min(
                 settings.login_backoff_max_seconds,
-                settings.login_backoff_seconds * 2 ** (failures - after),
+                # The exponent is capped: past 2**30 the cap has long won, and a float
+                # multiplied by a huge power of two overflows.
+                settings.login_backoff_seconds * 2 ** min(failures - after, 30),
             )
             await connection.execute(_BLOCK, {"key": key, "seconds": seconds})
     await session.commit()

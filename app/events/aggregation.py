@@ -13,7 +13,7 @@ from app.alerts.engine import AlertDraft
 from app.events.containers import ContainerRow, Tree
 from app.events.store import PackRow
 from app.events.transitions import MOVES, Context
-from app.events.work import Work, apply, pack_event, pack_state, pack_update
+from app.events.work import Work, apply, pack_event, pack_state, pack_update, result
 from models.alerts import AlertCode
 from models.codes import PackCode
 from models.events import Action, Outcome
@@ -183,16 +183,7 @@ def pack_into(
         reason = f"the pack is packed in case {pack.container_sscc}; unpack it first"
     status = pack.status.value if pack else "unknown"
     work.conflict |= outcome is Outcome.refused and pack is not None
-    work.results.append(
-        {
-            "code": text,
-            "gtin": code.gtin,
-            "serial": code.serial,
-            "outcome": outcome.value,
-            "status": status,
-            "reason": reason,
-        }
-    )
+    work.results.append(result(text, code, outcome, status, reason))
     if pack is None:
         return
     work.pack_events.append(

@@ -15,10 +15,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from app.auth.principal import Principal
+from app.catalog.service import gtin_of
 from app.errors import Conflict, InvalidInput, NotFound
-from app.scoping import checked_key
 from models.base import utcnow
-from models.gs1 import normalize_gtin
 from models.identity import Role
 from models.recalls import RecallClass, RecallKind
 
@@ -134,7 +133,7 @@ class RecallOrder:
 
 
 async def issue(connection: Connection, principal: Principal, order: RecallOrder) -> uuid.UUID:
-    gtin = checked_key(normalize_gtin, order.gtin, "gtin")
+    gtin = gtin_of(order.gtin)
     if order.whole_product == bool(order.lots):
         raise InvalidInput(
             "lots: name the recalled batches, or set whole_product (not both).", field="lots"
