@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 import psycopg
@@ -13,6 +16,18 @@ from app.settings import Settings
 from models.base import utcnow
 
 
+@contextmanager
+def _connected() -> Iterator[psycopg.Connection[Any]]:
+    """The database (started if embedded, migrated) and a plain connection to it."""
+    database = Database(Settings.from_env())
+    database.start()
+    try:
+        with psycopg.connect(database.conninfo) as connection:
+            yield connection
+    finally:
+        database.stop()
+
+
 @click.group("audit")
 def audit_group() -> None:
     """Tamper evidence: the hash chains of events and of the access log."""
@@ -21,13 +36,8 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Recompute every chain; report the first broken link of each stream (exit 1 if any)."""
-    database = Database(Settings.from_env())
-    database.start()
-    try:
-        with psycopg.connect(database.conninfo) as connection:
-            report = service.verify(connection)
-    finally:
-        database.stop()
+    with _connected() as connection:
+        report = service.verify(connection)
     counts = ", ".join(f"{rows:,} {table}" for table, rows in report.rows.items())
     if report.ok:
         click.echo(f"audit: all chains intact ({counts})")
@@ -41,11 +51,6 @@ def audit_verify() -> None:
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Record every chain's head; print a digest to keep outside the database."""
-    database = Database(Settings.from_env())
-    database.start()
-    try:
-        with psycopg.connect(database.conninfo) as connection:
-            digest = service.checkpoint(connection, utcnow())
-    finally:
-        database.stop()
+    with _connected() as connection:
+        digest = service.checkpoint(connection, utcnow())
     click.echo(f"checkpoint {digest}")

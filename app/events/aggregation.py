@@ -12,7 +12,7 @@ from typing import Any
 from app.alerts.engine import AlertDraft
 from app.events.containers import ContainerRow, Tree
 from app.events.store import PackRow
-from app.events.transitions import MOVES, Context
+from app.events.transitions import MOVES, Context, conflicting
 from app.events.work import Work, apply, pack_event, pack_state, pack_update, result
 from models.alerts import AlertCode
 from models.codes import PackCode
@@ -252,13 +252,7 @@ def _case_decision(root: ContainerRow, ctx: Context) -> tuple[Outcome, str, Aler
 
 
 def _conflict(ctx: Context, reason: str) -> tuple[Outcome, str, AlertCode | None]:
-    if ctx.offline:
-        return (
-            Outcome.warning,
-            f"recorded offline despite a conflict: {reason}",
-            AlertCode.not_held_here,
-        )
-    return Outcome.refused, reason, AlertCode.not_held_here
+    return (*conflicting(ctx, reason), AlertCode.not_held_here)
 
 
 def _moved(container: ContainerRow, ctx: Context, *, is_root: bool) -> ContainerRow:

@@ -119,14 +119,17 @@ def _refuse(
 ) -> Decision:
     """Online: refused, nothing changes. Offline: the event happened anyway; record it with a
     warning and apply `apply` when given. Either way the conflict raises `alert`."""
+    outcome, reason = conflicting(ctx, reason)
     if ctx.offline:
-        return Decision(
-            Outcome.warning,
-            f"recorded offline despite a conflict: {reason}",
-            apply or state,
-            alert=alert,
-        )
-    return Decision(Outcome.refused, reason, state, conflict=True, alert=alert)
+        return Decision(outcome, reason, apply or state, alert=alert)
+    return Decision(outcome, reason, state, conflict=True, alert=alert)
+
+
+def conflicting(ctx: Context, reason: str) -> tuple[Outcome, str]:
+    """A change the state forbids: refused online; offline it already happened, so a warning."""
+    if ctx.offline:
+        return Outcome.warning, f"recorded offline despite a conflict: {reason}"
+    return Outcome.refused, reason
 
 
 def _custody_note(state: PackState, ctx: Context) -> str:
