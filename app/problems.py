@@ -42,7 +42,7 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _service_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     assert isinstance(exc, ServiceError)
     retry_after = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -111,7 +111,7 @@ def _data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    ServiceError: _service_error,
+    ServiceError: service_problem,
     HTTPException: _http_error,
     OperationalError: _database_error,
     InterfaceError: _database_error,

@@ -99,9 +99,9 @@ class RateLimitMiddleware(ASGIMiddleware):
 
 
 async def _refuse(exc: TooManyRequests, scope: Scope, receive: Receive, send: Send) -> None:
-    from app.problems import problem
+    # Imported here: app.problems imports app.state, which imports this module.
+    from app.problems import service_problem
 
     request: Request[Any, Any, Any] = Request(scope, receive, send)
-    headers = {"Retry-After": str(exc.extra["retry_after"])}
-    response = problem(request, exc.status_code, exc.detail, exc.title, headers, **exc.extra)
+    response = service_problem(request, exc)
     await response.to_asgi_response(scope["litestar_app"], request)(scope, receive, send)
