@@ -12,46 +12,38 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import cv2
-import numpy as np
-import sqlalchemy as sa
-import uvicorn
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import demo
 from app.audit.cli import audit_group
-from app.db import migrate
 from app.db.backup_cli import backup_command, restore_command
-from app.db.database import Database
-from app.devices import service as devices
-from app.errors import ServiceError
-from app.labels import service as label_service
-from app.labels.sheet import LAYOUTS, SYMBOLOGIES, LabelPack, render, render_cases
-from app.organizations import service as organizations
-from app.packs.commissioning import driver_connection
+from app.labels.layouts import LAYOUTS, MAX_LABELS, SYMBOLOGIES
 from app.settings import Settings
-from app.users import service as users
-from models.codes import read_code, set_gs_substitutes
-from models.gs1 import InvalidKey, validate_sscc
-from models.identity import Device, Facility, Organization, OrganizationKind, Role
-from scanner.capture import SourceError, frames, keyboard
-from scanner.decoder import decode, decoder_for
-from scanner.live import scan_frames
-from scanner.outbox import Outbox
-from scanner.sender import http_client, http_post, http_product_name, http_verify, sync
-from scanner.session import MODES, Feedback, ScanSession
-from scanner.sound import ring
-from scanner.window import PreviewUnavailable, Window
+from models.roles import OrganizationKind, Role
+from scanner.modes import MODES
+
+# The heavy modules (the ORM, the web server, OpenCV, the reader) are imported by the commands
+# that use them, so that `darutrace --help` and `darutrace code parse` start at once.
+if TYPE_CHECKING:
+    import uvicorn
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.devices import service as devices
+    from app.labels.sheet import LabelPack
+    from models.identity import Device, Organization
+    from scanner.outbox import Outbox
+    from scanner.session import Feedback
+    from scanner.window import Window
 
 T = TypeVar("T")
 
 
 def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Start the database (embedded or DATABASE_URL), run `work` in one session, stop."""
+    from app.db.database import Database
+    from app.errors import ServiceError
+
     db = Database(Settings.from_env())
     db.start()
 
@@ -86,18 +78,21 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (DARUTRACE_PORT, default 8000).")
 def serve(with_demo: bool, host: str | None, port: int | None) -> None:
     """Start the database (embedded unless DATABASE_URL), migrate, and serve the API."""
+    import uvicorn
+
+    from app import demo
+    from app.db.database import Database
     from app.factory import create_app
 
-    settings = Settings.from_env()
-    host = host or settings.host
-    port = port or settings.port
+    settings = Settings.from_env().served_at(host, port)
     db = Database(settings)
     db.start()
     try:
         if with_demo:
             asyncio.run(demo.seed_database(db))
         app = create_app(settings, db)
-        url = f"http://{host}:{port}"
+        settings.record_server_url()
+        url = settings.server_url
         click.echo(f"DaruTrace at {url}  (API docs: {url}/schema)")
         if with_demo:
             click.echo("Demo logins (POST /api/auth/login):")
@@ -106,8 +101,8 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
             click.echo("Demo scanner keys (X-API-Key): darutrace demo devices")
         config = uvicorn.Config(
             app,
-            host=host,
-            port=port,
+            host=settings.host,
+            port=settings.port,
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
@@ -147,6 +142,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
+    from app.db import migrate
+    from app.db.database import Database
+
     database = Database(Settings.from_env())
     database.start()
     database.stop()
@@ -156,6 +154,11 @@ def db_upgrade() -> None:
 @db.command("current")
 def db_current() -> None:
     """Print the database's revision and the code's head revision."""
+    import sqlalchemy as sa
+
+    from app.db import migrate
+    from app.db.database import Database
+
     database = Database(Settings.from_env())
     database.start(run_migrations=False)
     try:
@@ -173,6 +176,9 @@ def db_current() -> None:
 def db_revision(message: str) -> None:
     """(Developers) autogenerate a migration from the models; review it before committing."""
     from alembic import command
+
+    from app.db import migrate
+    from app.db.database import Database
 
     database = Database(Settings.from_env())
     database.start()
@@ -199,6 +205,8 @@ def organizations_group() -> None:
 @click.option("--name-fa", required=True, help="Name in Persian.")
 @click.option("--kind", type=click.Choice([k.value for k in OrganizationKind]), required=True)
 def organizations_create(gln: str, name: str, name_fa: str, kind: str) -> None:
+    from app.organizations import service as organizations
+
     new = organizations.NewOrganization(gln, name, name_fa, OrganizationKind(kind))
 
     async def work(session: AsyncSession) -> Organization:
@@ -223,6 +231,8 @@ def users_create(
     username: str, role: str, org_gln: str, facility_gln: str | None, password: str
 ) -> None:
     """Create a user, the first admin included."""
+    from app.users import service as users
+    from models.identity import Facility, Organization
 
     async def work(session: AsyncSession) -> uuid.UUID:
         organization = await _by_gln(session, Organization, org_gln, "organisation")
@@ -245,6 +255,8 @@ def devices_group() -> None:
 @click.option("--name", required=True)
 def devices_create(facility_gln: str, name: str) -> None:
     """Register a device; its API key is printed once and never again."""
+    from app.devices import service as devices
+    from models.identity import Facility
 
     async def work(session: AsyncSession) -> devices.IssuedDevice:
         facility = await _by_gln(session, Facility, facility_gln, "facility")
@@ -259,6 +271,7 @@ def devices_create(facility_gln: str, name: str) -> None:
 @click.argument("device_id", type=click.UUID)
 def devices_revoke(device_id: uuid.UUID) -> None:
     """Revoke a device's API key (it stops working at once)."""
+    from app.devices import service as devices
 
     async def work(session: AsyncSession) -> Device:
         return await devices.revoke(session, None, device_id)
@@ -277,7 +290,10 @@ def code_group() -> None:
 def code_parse(text: str) -> None:
     """Read TEXT (or, with `-`, one code per line from standard input) and print one JSON
     object per code. Works without a database."""
-    lines = sys.stdin.read().splitlines() if text == "-" else [text]
+    from models.codes import read_code, set_gs_substitutes
+    from scanner import keyboard
+
+    lines = keyboard.codes(sys.stdin) if text == "-" else [text]
     set_gs_substitutes(Settings.from_env().gs_substitutes)
     failed = False
     for line in lines:
@@ -296,7 +312,7 @@ def code_parse(text: str) -> None:
 )
 @click.option("--layout", type=click.Choice(list(LAYOUTS)), default="a4", show_default=True)
 @click.option("--offset", type=int, default=0, help="Skip this many packs (serial order).")
-@click.option("--limit", type=int, default=label_service.MAX_LABELS, show_default=True)
+@click.option("--limit", type=int, default=MAX_LABELS, show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
 def labels_command(
     batch: str | None,
@@ -310,6 +326,11 @@ def labels_command(
 ) -> None:
     """Print the pack labels of a batch (or case labels for SSCCs) to a PDF, streamed to disk,
     with a progress bar."""
+    from app.labels import service as label_service
+    from app.labels.sheet import render, render_cases
+    from app.packs.commissioning import driver_connection
+    from models.gs1 import InvalidKey, validate_sscc
+
     if ssccs:
         try:
             document = render_cases([validate_sscc(s) for s in ssccs], LAYOUTS[layout])
@@ -330,6 +351,9 @@ def labels_command(
         return list(await label_service.batch_labels(connection, gtin, lot, offset, limit))
 
     packs = _with_session(load)
+    resolver = settings.labels_resolver()
+    if symbology != "datamatrix":
+        click.echo(f"QR codes point to {resolver} (DARUTRACE_RESOLVER_URL to change)", err=True)
     path = output or f"{gtin}-{lot}-labels.{file_format}"
     with (
         open(path, "wb") as pdf,
@@ -337,9 +361,7 @@ def labels_command(
             length=len(packs), label=f"{len(packs):,} labels", file=sys.stderr
         ) as progress,
     ):
-        for chunk in render(
-            _counted(packs, progress), LAYOUTS[layout], symbology, settings.resolver
-        ):
+        for chunk in render(_counted(packs, progress), LAYOUTS[layout], symbology, resolver):
             pdf.write(chunk)
     click.echo(path)
 
@@ -390,6 +412,14 @@ def scan_group(
     """Scan packs from a camera, video, stream, images or a keyboard-wedge scanner: every scan
     is queued in the outbox first, so an outage never stops the scanning. Subcommands: decode,
     status, sync."""
+    from scanner import keyboard
+    from scanner.capture import SourceError, frames
+    from scanner.decoder import decoder_for
+    from scanner.live import scan_frames
+    from scanner.sender import http_client, http_post, http_product_name, http_verify
+    from scanner.session import ScanSession
+    from scanner.sound import ring
+
     if ctx.invoked_subcommand is not None:
         return
     if mode is None or api_key is None:
@@ -419,7 +449,7 @@ def scan_group(
 
     try:
         if source == "keyboard":
-            for line in keyboard(sys.stdin):
+            for line in keyboard.codes(sys.stdin):
                 for feedback in session.see([line]):
                     tell(feedback)
         else:
@@ -432,6 +462,8 @@ def scan_group(
 
 def _preview_window(wanted: bool | None, mode: str) -> Window | None:
     """The preview window: asked for (it must open), refused, or by default when it can."""
+    from scanner.window import PreviewUnavailable, Window
+
     if wanted is False:
         return None
     try:
@@ -444,6 +476,8 @@ def _preview_window(wanted: bool | None, mode: str) -> Window | None:
 
 
 def _outbox() -> Outbox:
+    from scanner.outbox import Outbox
+
     default = Settings.from_env().data_dir / "scanner-outbox.sqlite3"
     return Outbox(Path(os.environ.get("DARUTRACE_SCANNER_OUTBOX") or default))
 
@@ -452,6 +486,12 @@ def _outbox() -> Outbox:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def scan_decode(files: tuple[str, ...]) -> None:
     """Decode the codes in image files (no server needed): one JSON line per file."""
+    import cv2
+    import numpy as np
+
+    from models.codes import read_code
+    from scanner.decoder import decode
+
     for file in files:
         image = cv2.imread(file, cv2.IMREAD_GRAYSCALE)
         if image is None:
@@ -476,6 +516,8 @@ def scan_status() -> None:
 @click.option("--api-key", required=True, envvar="DARUTRACE_API_KEY", help="The device's key.")
 def scan_sync(server: str, api_key: str) -> None:
     """Send the queued scans, oldest first; each is counted once however often it is sent."""
+    from scanner.sender import http_client, http_post, sync
+
     result = sync(_outbox(), http_post(http_client(server, api_key)))
     _print_json(
         {"sent": result.sent, "refused": result.refused, "remaining": result.remaining,
@@ -494,6 +536,8 @@ def demo_group() -> None:
 @demo_group.command("seed")
 def demo_seed() -> None:
     """Create the demo world (idempotent)."""
+    from app import demo
+
     _with_session(demo.seed)
     click.echo("demo world ready; `darutrace demo logins` lists the logins")
 
@@ -501,6 +545,8 @@ def demo_seed() -> None:
 @demo_group.command("logins")
 def demo_logins() -> None:
     """The demo users as JSON lines."""
+    from app import demo
+
     for login in demo.logins():
         _print_json(asdict(login))
 
@@ -508,11 +554,15 @@ def demo_logins() -> None:
 @demo_group.command("devices")
 def demo_devices() -> None:
     """The demo scanner devices and their API keys as JSON lines."""
+    from app import demo
+
     for device in demo.devices():
         _print_json(asdict(device))
 
 
 async def _by_gln(session: AsyncSession, model: type[T], gln: str, what: str) -> T:
+    from sqlmodel import select
+
     row = (await session.exec(select(model).where(model.gln == gln))).first()  # type: ignore[attr-defined]
     if row is None:
         raise click.ClickException(f"No {what} with GLN {gln}.")

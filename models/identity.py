@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
@@ -11,46 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, timestamp_field
 
-
-class OrganizationKind(enum.StrEnum):
-    manufacturer = "manufacturer"
-    importer = "importer"
-    distributor = "distributor"
-    pharmacy = "pharmacy"
-    hospital = "hospital"
-    regulator = "regulator"
-
-
-class Role(enum.StrEnum):
-    manufacturer = "manufacturer"
-    importer = "importer"
-    distributor = "distributor"
-    pharmacy = "pharmacy"
-    hospital = "hospital"
-    inspector = "inspector"
-    admin = "admin"
-
-
-# The role a member of each kind of organisation works in; the regulator's staff are inspectors
-# or admins.
-ROLES_BY_KIND: dict[OrganizationKind, frozenset[Role]] = {
-    OrganizationKind.manufacturer: frozenset({Role.manufacturer}),
-    OrganizationKind.importer: frozenset({Role.importer}),
-    OrganizationKind.distributor: frozenset({Role.distributor}),
-    OrganizationKind.pharmacy: frozenset({Role.pharmacy}),
-    OrganizationKind.hospital: frozenset({Role.hospital}),
-    OrganizationKind.regulator: frozenset({Role.inspector, Role.admin}),
-}
-
-# The role a scanner device acts in, from the kind of organisation that owns its facility.
-DEVICE_ROLE_BY_KIND: dict[OrganizationKind, Role] = {
-    OrganizationKind.manufacturer: Role.manufacturer,
-    OrganizationKind.importer: Role.importer,
-    OrganizationKind.distributor: Role.distributor,
-    OrganizationKind.pharmacy: Role.pharmacy,
-    OrganizationKind.hospital: Role.hospital,
-    OrganizationKind.regulator: Role.inspector,
-}
+# Re-exported: the tables and the code that uses them name the kinds and roles from here.
+from models.roles import OrganizationKind as OrganizationKind
+from models.roles import Role as Role
 
 
 class Organization(SQLModel, table=True):

@@ -13,12 +13,10 @@ from typing import Any
 import httpx
 
 from models.codes import read_code
+from scanner.modes import CASE_MODES, MODES
 from scanner.outbox import Outbox
 from scanner.sender import Post, sync
 
-MODES = ("verify", "receive", "ship", "dispense", "return", "destroy", "pack")
-# Modes that move whole cases when a case's SSCC is scanned.
-CASE_MODES = frozenset({"receive", "ship", "return"})
 Verify = Callable[[str], tuple[int, Any]]
 ProductName = Callable[[str], str | None]  # GTIN -> the registered name; raises when offline
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import psycopg
 
-from app.audit import service
-from app.db.database import Database
 from app.settings import Settings
-from models.base import utcnow
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @contextmanager
 def _connected() -> Iterator[psycopg.Connection[Any]]:
     """The database (started if embedded, migrated) and a plain connection to it."""
+    import psycopg
+
+    from app.db.database import Database
+
     database = Database(Settings.from_env())
     database.start()
     try:
@@ -36,6 +39,8 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Recompute every chain; report the first broken link of each stream (exit 1 if any)."""
+    from app.audit import service
+
     with _connected() as connection:
         report = service.verify(connection)
     counts = ", ".join(f"{rows:,} {table}" for table, rows in report.rows.items())
@@ -51,6 +56,9 @@ def audit_verify() -> None:
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Record every chain's head; print a digest to keep outside the database."""
+    from app.audit import service
+    from models.base import utcnow
+
     with _connected() as connection:
         digest = service.checkpoint(connection, utcnow())
     click.echo(f"checkpoint {digest}")

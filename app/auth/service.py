@@ -10,14 +10,8 @@ from app.auth import credentials, throttle
 from app.auth.principal import Principal
 from app.errors import Unauthorized
 from app.state import AppState
-from models.identity import (
-    DEVICE_ROLE_BY_KIND,
-    Device,
-    Facility,
-    Organization,
-    RevokedToken,
-    User,
-)
+from models.identity import Device, Facility, Organization, RevokedToken, User
+from models.roles import DEVICE_ROLE_BY_KIND
 
 
 async def login(

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from app.db import backup as backups
 from app.settings import Settings
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -17,6 +16,8 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 def backup_command(file: Path) -> None:
     """Write a consistent snapshot of the database to FILE (pg_dump custom format), from
     DATABASE_URL or the embedded server in the data directory, while the API keeps running."""
+    from app.db import backup as backups
+
     try:
         done = backups.backup(Settings.from_env(), file)
     except backups.BackupError as exc:
@@ -32,6 +33,8 @@ def backup_command(file: Path) -> None:
 def restore_command(file: Path) -> None:
     """Load a backup into an empty place: a new embedded server in DARUTRACE_DATA_DIR (empty or
     missing), or the empty database of DATABASE_URL. Never over existing data."""
+    from app.db import backup as backups
+
     try:
         done = backups.restore(Settings.from_env(), file)
     except backups.BackupError as exc:

@@ -16,7 +16,6 @@ from pathlib import Path
 import uharfbuzz as hb
 
 FONT_FILE = Path(__file__).parent / "fonts" / "Vazirmatn-Regular.ttf"
-MM = 72 / 25.4
 _LTR_RUN = re.compile(r"[0-9A-Za-z۰-۹٠-٩][0-9A-Za-z۰-۹٠-٩.,/%+\-]*")
 
 

@@ -8,9 +8,8 @@ from typing import Any
 import psycopg
 
 from app.errors import InvalidInput, NotFound
+from app.labels.layouts import MAX_LABELS
 from app.labels.sheet import LabelPack
-
-MAX_LABELS = 100_000
 
 _BATCH = """
 SELECT b.expiry, p.name, p.name_fa, b.commissioned

@@ -11,45 +11,11 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
-from app.labels.pdf import MM, Canvas, PdfStream
+from app.labels.layouts import MM, SYMBOLOGIES, Layout
+from app.labels.pdf import Canvas, PdfStream
 from app.labels.symbols import gs1_128_bars, modules
 from models.gs1 import validate_sscc
 from models.links import digital_link, element_hri
-
-SYMBOLOGIES = ("datamatrix", "qr", "both")
-
-
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    page_width: float
-    page_height: float
-    label_width: float
-    label_height: float
-    columns: int
-    rows: int
-
-    @property
-    def per_page(self) -> int:
-        return self.columns * self.rows
-
-    def origin(self, index: int) -> tuple[float, float]:
-        """Bottom-left corner of the index-th label on a page (labels fill rows, top first)."""
-        margin_x = (self.page_width - self.columns * self.label_width) / 2
-        margin_y = (self.page_height - self.rows * self.label_height) / 2
-        row, column = divmod(index, self.columns)
-        return (
-            margin_x + column * self.label_width,
-            self.page_height - margin_y - (row + 1) * self.label_height,
-        )
-
-
-LAYOUTS = {
-    # 3 × 8 labels of 70 × 37 mm on A4 (the common "24 per sheet" stock).
-    "a4": Layout("a4", 210 * MM, 297 * MM, 70 * MM, 37 * MM, 3, 8),
-    # One 60 × 40 mm label per page, for roll printers.
-    "roll": Layout("roll", 60 * MM, 40 * MM, 60 * MM, 40 * MM, 1, 1),
-}
 
 
 @dataclass(frozen=True)

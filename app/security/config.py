@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItem, parse
+if TYPE_CHECKING:
+    from limits import RateLimitItem
 
 OFF = ("", "0", "off", "none")
 
 
 def rate_limit(text: str) -> RateLimitItem | None:
     """`"30/minute"`, `"100 per second"`, … (the `limits` notation); `off` for no limit."""
+    from limits import parse  # a tenth of a second to import: not for every command
+
     return None if text.strip().lower() in OFF else parse(text)
 
 

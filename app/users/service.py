@@ -14,7 +14,8 @@ from app.auth.credentials import MIN_PASSWORD_LENGTH, hash_password
 from app.auth.principal import Principal
 from app.errors import Conflict, InvalidInput
 from app.scoping import get_or_404, get_visible, scoped
-from models.identity import ROLES_BY_KIND, Facility, Organization, Role, User
+from models.identity import Facility, Organization, Role, User
+from models.roles import ROLES_BY_KIND
 
 
 @dataclass(frozen=True)
