@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+import socket
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
 
 from app.security.config import SecuritySettings
+
+_SERVER_URL = "server-url"
 
 
 def _env(name: str, default: str) -> str:
@@ -32,8 +35,36 @@ class Settings:
 
     @property
     def resolver(self) -> str:
-        """Where Digital Link QR codes point: DARUTRACE_RESOLVER_URL, else this server."""
-        return self.resolver_url or f"http://{self.host}:{self.port}"
+        """Where the server's Digital Link QR codes point: DARUTRACE_RESOLVER_URL, else itself."""
+        return self.resolver_url or self.server_url
+
+    @property
+    def server_url(self) -> str:
+        """The address of a server listening on `host`:`port`. A server listening on every
+        interface is reached by the machine's name, not by 0.0.0.0."""
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def served_at(self, host: str | None, port: int | None) -> Settings:
+        """These settings for a server started on `host`:`port` (given on the command line)."""
+        return replace(self, host=host or self.host, port=port or self.port)
+
+    def record_server_url(self) -> None:
+        """Note where the server serves, for the commands that print labels beside it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / _SERVER_URL
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(self.server_url + "\n")
+        tmp.replace(path)
+
+    def labels_resolver(self) -> str:
+        """Where labels printed from the command line point: DARUTRACE_RESOLVER_URL, else the
+        server last started on this data directory, else the configured host and port."""
+        if self.resolver_url:
+            return self.resolver_url
+        path = self.data_dir / _SERVER_URL
+        recorded = path.read_text().strip() if path.exists() else ""
+        return recorded or self.server_url
 
     @classmethod
     def from_env(cls) -> Settings:

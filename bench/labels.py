@@ -10,7 +10,8 @@ import sys
 import time
 from datetime import date
 
-from app.labels.sheet import LAYOUTS, LabelPack, render
+from app.labels.layouts import LAYOUTS
+from app.labels.sheet import LabelPack, render
 from app.packs.serials import new_serials
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 import cv2
 import numpy as np
@@ -42,13 +41,6 @@ def frames(source: str) -> Iterator[Frame]:
             yield np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     finally:
         capture.release()
-
-
-def keyboard(stream: TextIO) -> Iterator[str]:
-    """Codes typed by a keyboard-wedge scanner, one per line."""
-    for line in stream:
-        if line.strip():
-            yield line.rstrip("\r\n")
 
 
 def _read_image(path: Path) -> Frame:

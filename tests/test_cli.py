@@ -165,3 +165,112 @@ def test_serve_demo_from_nothing_to_a_working_login(tmp_path: Path) -> None:
     assert f"DaruTrace at http://127.0.0.1:{port}" in output
     assert re.search(r"fdo-inspector\s+fdo-inspector-demo\s+inspector", output)
     assert EmbeddedPostgres(tmp_path)._running_port() is None
+
+
+def _serve(data_dir: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DARUTRACE_PORT")}
+    env.pop("DARUTRACE_RESOLVER_URL", None)
+    env["DARUTRACE_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [DARUTRACE, "serve", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+
+
+def _wait_ready(server: subprocess.Popen[str], base: str) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        assert server.poll() is None, server.communicate()[0]
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server never became ready"
+        time.sleep(0.2)
+
+
+def _qr_links(pdf: bytes) -> set[str]:
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from scanner.decoder import decode
+
+    found = set()
+    for page in pdfium.PdfDocument(pdf):
+        image = np.asarray(page.render(scale=300 / 72).to_pil().convert("L"))
+        found |= {s.text.removeprefix("]Q1") for s in decode(image) if s.symbology == "]Q1"}
+    return found
+
+
+def test_labels_point_at_the_port_the_server_serves_on(tmp_path: Path) -> None:
+    """`serve --port`: the QR codes of the labels API and of `darutrace labels` open this server's
+    resolver, not the default port's; DARUTRACE_RESOLVER_URL overrides both."""
+    port = _free_port()
+    server = _serve(tmp_path, "--demo", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    batch = "06260009991011/AMX2601"
+    try:
+        _wait_ready(server, base)
+        login = httpx.post(
+            f"{base}/api/auth/login",
+            json={"username": "sina-darou", "password": "sina-darou-demo"},
+        )
+        token = login.json()["access_token"]
+        pdf = httpx.get(
+            f"{base}/api/batches/{batch}/labels.pdf",
+            params={"symbology": "qr", "limit": 2},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert pdf.status_code == 200, pdf.text
+        links = _qr_links(pdf.content)
+        assert len(links) == 2
+        assert all(link.startswith(f"{base}/01/06260009991011/") for link in links), links
+
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DARUTRACE_PORT")}
+        env.pop("DARUTRACE_RESOLVER_URL", None)
+        env["DARUTRACE_DATA_DIR"] = str(tmp_path)
+        printed = tmp_path / "cli.pdf"
+        command = [DARUTRACE, "labels", "--batch", batch, "--symbology", "qr", "--limit", "2"]
+        cli = subprocess.run(
+            [*command, "-o", str(printed)], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert f"QR codes point to {base}" in cli.stderr
+        assert _qr_links(printed.read_bytes()) == links
+
+        env["DARUTRACE_RESOLVER_URL"] = "https://verify.fdo.example"
+        cli = subprocess.run(
+            [*command, "-o", str(printed)], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert cli.returncode == 0, cli.stderr
+        resolved = _qr_links(printed.read_bytes())
+        assert {link.replace("https://verify.fdo.example", base) for link in resolved} == links
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert f"DaruTrace at {base}" in output
+
+
+def test_code_parse_reads_piped_element_strings_with_their_gs_separators() -> None:
+    """A scanner in a pipe sends element strings with real GS (0x1D) separators, one code a line:
+    GS must not split a code (`str.splitlines()` breaks lines at GS, FS and RS)."""
+    gtin = "09506000134352"
+    piped = f"]d201{gtin}21ABC123\x1d10LOT1\x1d17280131\r\n\n01{gtin}10LOT2\x1d21XYZ\n"
+    result = subprocess.run(
+        [DARUTRACE, "code", "parse", "-"], input=piped, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    codes = _json_lines(result.stdout)
+    assert [(c["serial"], c["lot"], c["expiry"]) for c in codes] == [
+        ("ABC123", "LOT1", "2028-01-31"),
+        ("XYZ", "LOT2", None),
+    ]
+
+
+def test_keyboard_wedge_lines_keep_gs_separators() -> None:
+    from scanner import keyboard
+
+    typed = ["0109506000134352\x1d21A\x1c\x1e\r\n", "\n", "0109506000134352"]
+    assert list(keyboard.codes(typed)) == ["0109506000134352\x1d21A\x1c\x1e", "0109506000134352"]

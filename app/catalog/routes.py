@@ -14,7 +14,8 @@ from app.auth.guards import EVERY_ROLE, allow
 from app.catalog import service
 from app.dependencies import Caller, Connection, Runtime, Session
 from app.labels import service as label_service
-from app.labels.sheet import LAYOUTS, render
+from app.labels.layouts import LAYOUTS, MAX_LABELS
+from app.labels.sheet import render
 from app.packs import commissioning
 from app.packs.export import serials_csv
 from models.catalog import Batch, BatchOrigin, Product
@@ -197,7 +198,7 @@ class BatchController(Controller):
         symbology: FromQuery[Literal["datamatrix", "qr", "both"]] = "datamatrix",
         layout: FromQuery[Literal["a4", "roll"]] = "a4",
         offset: FromQuery[int] = 0,
-        limit: FromQuery[int] = label_service.MAX_LABELS,
+        limit: FromQuery[int] = MAX_LABELS,
     ) -> Stream:
         batch = await service.get_batch(session, principal, gtin, lot)
         packs = await label_service.batch_labels(connection, batch.gtin, batch.lot, offset, limit)
