@@ -1,7 +1,8 @@
-"""Time from `darutrace serve --demo` to a 200 on /ready: first run on an empty data directory
-(initdb, migrations, demo seed) and second run on the same directory.
+"""How long `darutrace` takes to start: `darutrace --help` and `darutrace code parse X` to exit
+(targets 0.5 s and 1 s), and `darutrace serve --demo` to a 200 on /ready, first on an empty data
+directory (initdb, migrations, demo seed) and again on the same directory (target 2 s).
 
-    uv run python bench/startup.py
+    uv run python bench/startup.py [RUNS]
 """
 
 from __future__ import annotations
@@ -53,21 +54,30 @@ def serve_until_ready(data_dir: Path) -> float:
         server.wait(timeout=30)
 
 
+def command_seconds(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([DARUTRACE, *args], check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return time.perf_counter() - started
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    report("darutrace --help", [command_seconds("--help") for _ in range(runs)])
+    code = "(01)09506000134352(21)A1B2C3D4E5(10)LOT123(17)271231"
+    report("darutrace code parse", [command_seconds("code", "parse", code) for _ in range(runs)])
     first, second = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             first.append(serve_until_ready(Path(tmp)))
             second.append(serve_until_ready(Path(tmp)))
-    report("first run (initdb + migrate + seed)", first)
-    report("second run (reuse)", second)
+    report("serve --demo to ready, first run (initdb + migrate + seed)", first)
+    report("serve --demo to ready, second run (reuse)", second)
 
 
 def report(label: str, seconds: list[float]) -> None:
     runs = ", ".join(f"{t:.2f}" for t in seconds)
     median = sorted(seconds)[len(seconds) // 2]
-    print(f"serve --demo to ready, {label}: median {median:.2f} s (runs: {runs})")
+    print(f"{label}: median {median:.2f} s (runs: {runs})", flush=True)
 
 
 if __name__ == "__main__":

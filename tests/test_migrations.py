@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -26,6 +27,9 @@ def test_models_and_migrations_agree(pg_server: PgServer) -> None:
                 MigrationContext.configure(connection, opts={"compare_type": True}), metadata
             )
             assert migrate.current_revision(connection) == migrate.head_revision()
+            assert MigrationContext.configure(connection).get_current_revision() == (
+                migrate.head_revision()
+            )
         engine.dispose()
         assert diff == []
         # Upgrading again is a no-op, and the migrations also downgrade cleanly.
@@ -34,6 +38,11 @@ def test_models_and_migrations_agree(pg_server: PgServer) -> None:
         migrate.upgrade(url)
     finally:
         pg_server.drop_database("darutrace_test_migrations")
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config(""))
+    assert migrate.head_revision() == script.get_current_head()
 
 
 async def test_ready_is_503_until_the_schema_is_current(pg_server: PgServer, app: Litestar) -> None:

@@ -13,9 +13,7 @@ from litestar.response import Stream
 from app.auth.guards import EVERY_ROLE, allow
 from app.catalog import service
 from app.dependencies import Caller, Connection, Runtime, Session
-from app.labels import service as label_service
 from app.labels.layouts import LAYOUTS, MAX_LABELS
-from app.labels.sheet import render
 from app.packs import commissioning
 from app.packs.export import serials_csv
 from models.catalog import Batch, BatchOrigin, Product
@@ -200,6 +198,10 @@ class BatchController(Controller):
         offset: FromQuery[int] = 0,
         limit: FromQuery[int] = MAX_LABELS,
     ) -> Stream:
+        # The symbol encoders load with the first labels, not with every start of the server.
+        from app.labels import service as label_service
+        from app.labels.sheet import render
+
         batch = await service.get_batch(session, principal, gtin, lot)
         packs = await label_service.batch_labels(connection, batch.gtin, batch.lot, offset, limit)
         document = render(packs, LAYOUTS[layout], symbology, runtime.settings.resolver)

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWX"
 LENGTH = 12
 SPACE: int = len(ALPHABET) ** LENGTH
-_SYMBOLS = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
 # Bytes below this bound map uniformly onto the alphabet (bound = 8 * 30 = 240).
 _BOUND = 256 - 256 % len(ALPHABET)
 
@@ -30,12 +27,15 @@ def new_serials(count: int) -> list[str]:
     """`count` fresh serials in ascending order (inserting a primary key in order is several
     times faster than in random order), distinct from each other; uniqueness against the
     register is the database's primary key."""
+    import numpy as np  # a third of a second to import: loaded by the first commissioning
+
+    symbols = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
     needed = count * LENGTH
     drawn = np.empty(0, dtype=np.uint8)
     while drawn.size < needed:
         chunk = np.frombuffer(os.urandom(int((needed - drawn.size) * 1.1) + 64), dtype=np.uint8)
         drawn = np.concatenate([drawn, chunk[chunk < _BOUND]])
-    rows = np.sort(_SYMBOLS[drawn[:needed] % len(ALPHABET)].view(f"S{LENGTH}"))
+    rows = np.sort(symbols[drawn[:needed] % len(ALPHABET)].view(f"S{LENGTH}"))
     if count > 1 and bool(np.any(rows[1:] == rows[:-1])):
         return new_serials(count)  # astronomically rare; draw again rather than reason about it
     text = rows.tobytes().decode("ascii")
