@@ -34,6 +34,7 @@ from app.facilities.directory import FacilityDirectory
 from app.facilities.routes import FacilityController
 from app.health import health, ready
 from app.inventory.routes import InventoryController
+from app.json_body import StrictJsonRequest
 from app.openapi_problems import document_problems
 from app.organizations.routes import OrganizationController
 from app.packs.routes import PackController, VerifyController
@@ -113,6 +114,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             AccessLogMiddleware(),  # before the rate limit: refused callers are logged too
             RateLimitMiddleware(),
         ],
+        request_class=StrictJsonRequest,
         request_max_body_size=settings.security.max_body_bytes,
         cors_config=_cors(settings),
         lifespan=[pool],

@@ -24,15 +24,18 @@ class Problem:
     detail: str
     type: str = "about:blank"
     instance: str | None = None
+    field: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
 # Every route: a malformed request, something that does not exist, a request the rules refuse,
 # the database out of reach.
 EVERY_ROUTE = {
-    400: "The request is malformed: a parameter or the body does not match the schema.",
+    400: "The request cannot be read: the body is not JSON in UTF-8 (or is nested too deeply, or "
+    "is not the object the endpoint takes), or holds a value the database cannot store.",
     404: "No such object, or one the caller may not see (its existence does not leak).",
-    422: "The request is well formed but its content cannot be accepted (the detail says why).",
+    422: "A value cannot be accepted: a body field or a parameter does not fit the schema, or "
+    "the rules refuse it; `field` names it and the detail says why.",
     503: "The database is unavailable; retry after Retry-After seconds.",
 }
 # Routes that need credentials, and public ones that take them (logging in).

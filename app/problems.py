@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import psycopg
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from psycopg import DataError as DriverDataError
 from sqlalchemy.exc import DataError as StatementDataError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.errors import ServiceError
+from app.errors import InvalidInput, ServiceError
 from app.state import app_state
 
 log = logging.getLogger("darutrace.errors")
@@ -51,17 +53,110 @@ def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     assert isinstance(exc, HTTPException)
-    errors = exc.extra if isinstance(exc, ValidationException) and exc.extra else None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        errors = [error for error in exc.extra if isinstance(error, dict)]
+        if _WHOLE_BODY in [(error.get("key"), error.get("source")) for error in errors]:
+            # The body was decoded (app/json_body.py) before the handler's arguments are checked,
+            # so the only complaint left about the argument as a whole is that there was none.
+            return problem(request, 400, "The request has no body; this endpoint takes JSON.")
+        return _invalid_fields(request, errors)
     detail = exc.detail or HTTPStatus(exc.status_code).phrase
-    if isinstance(exc, ValidationException) and errors:
-        detail = "; ".join(_describe(error) for error in errors if isinstance(error, dict))
-    return problem(request, exc.status_code, detail, headers=exc.headers, errors=errors)
+    return problem(request, exc.status_code, detail, headers=exc.headers)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = error.get("key")
+def _invalid_fields(
+    request: Request[Any, Any, Any], errors: list[dict[str, Any]]
+) -> Response[dict[str, Any]]:
+    """A value that does not fit its field, in the body or a parameter: the 422 the services'
+    `InvalidInput` answers too, with each field named as the client spells it."""
+    described = [_describe(error) for error in errors]
+    return problem(
+        request,
+        InvalidInput.status_code,
+        "; ".join(error["detail"] for error in described),
+        InvalidInput.title,
+        field=described[0]["field"],
+        errors=described,
+    )
+
+
+def _describe(error: dict[str, Any]) -> dict[str, Any]:
+    field = str(error.get("key") or "") or None
     message = str(error.get("message", "invalid value"))
-    return f"{key}: {message}" if key else message
+    if missing := _MISSING.match(message):
+        field = f"{field}.{missing['name']}" if field else missing["name"]
+        detail = f"{field} is required"
+    else:
+        detail = f"{field}: {plain_words(message)}" if field else plain_words(message)
+    return {"field": field, "detail": detail, "source": error.get("source")}
+
+
+def invalid_body(message: str) -> HTTPException:
+    """The exception for msgspec's complaint about a request body: a field's value (422, like
+    a parameter's), or a body that is not the object the endpoint takes at all (400)."""
+    text, _, path = message.partition(" - at `$")
+    field = path.rstrip("`").lstrip(".") or None
+    if field is None and not _MISSING.match(text):
+        return ClientException(f"The body cannot be read: it {plain_words(text)}.")
+    return ValidationException(extra=[{"key": field, "message": text, "source": "body"}])
+
+
+_WHOLE_BODY = ("data", "body")  # how Litestar names the handler's `data` argument
+_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`$")
+_KINDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+_BOUNDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+_PLAIN: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
+        lambda m: f"must be {_KINDS.get(m[1], m[1])}, not {_KINDS.get(m[2], m[2])}",
+    ),
+    (re.compile(r"Expected `(\w+)` of length (>=|<=) (\d+)"), lambda m: _length(*m.groups())),
+    (
+        re.compile(r"Expected `(?:int|float)` (>=|<=|>|<) (\S+)"),
+        lambda m: f"must be {_BOUNDS[m[1]]} {m[2]}",
+    ),
+    (
+        re.compile(r"Invalid RFC3339 encoded datetime"),
+        lambda m: "not a date-time in ISO 8601 form (e.g. 2026-05-01T10:00:00Z)",
+    ),
+    (
+        re.compile(r"Invalid RFC3339 encoded date"),
+        lambda m: "not a date in ISO 8601 form (e.g. 2026-05-01)",
+    ),
+    (
+        re.compile(r"Invalid UUID"),
+        lambda m: "not a UUID (e.g. 3f2c8a5e-1b7d-4e8a-9c0f-6d2b1a7e4c93)",
+    ),
+    (re.compile(r"Invalid enum value (.+)"), lambda m: f"{m[1]} is not one of the accepted values"),
+    (
+        re.compile(r"Expected `str` matching regex (.+)"),
+        lambda m: f"does not have the expected form (the pattern {m[1]})",
+    ),
+]
+
+
+def _length(kind: str, bound: str, size: str) -> str:
+    if (bound, size) == (">=", "1"):
+        return "must not be empty"
+    if kind == "str":
+        return f"must be {_BOUNDS[bound]} {size} characters long"
+    return f"must have {_BOUNDS[bound]} {size} {'items' if kind == 'array' else 'members'}"
+
+
+def plain_words(message: str) -> str:
+    """msgspec's wording of a validation failure, as a person reads it."""
+    for pattern, words in _PLAIN:
+        if found := pattern.fullmatch(message):
+            return words(found)
+    return message.replace("`", "")
 
 
 # Deadlock and serialization failures: the transaction was rolled back whole; a retry succeeds.

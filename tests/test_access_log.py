@@ -77,13 +77,14 @@ async def test_the_log_records_its_own_readers_and_pages(client: AsyncTestClient
     assert {e["actor_name"] for e in readers} == {"fdo-inspector"}
 
 
-async def test_bad_filters_are_400(client: AsyncTestClient[Any]) -> None:
+async def test_bad_filters_are_422(client: AsyncTestClient[Any]) -> None:
     inspector = await headers_for(client, "fdo-inspector")
     response = await client.get(
         "/api/access-log", params={"limit": "0", "outcome": "maybe"}, headers=inspector
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+    assert {error["field"] for error in response.json()["errors"]} == {"limit", "outcome"}
 
 
 async def test_concurrent_requests_are_each_logged_once(client: AsyncTestClient[Any]) -> None:

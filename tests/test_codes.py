@@ -149,7 +149,7 @@ async def test_api_parses_and_asks_the_register_when_separators_were_lost(
     assert third["serial"] == "X"
     assert (
         await client.post("/api/codes/parse", json={"codes": []}, headers=pharmacy)
-    ).status_code == 400
+    ).status_code == 422
     assert (await client.post("/api/codes/parse", json={"codes": ["x"]})).status_code == 401
 
 

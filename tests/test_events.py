@@ -55,10 +55,10 @@ async def test_malformed_requests_are_4xx_and_store_nothing(client: AsyncTestCli
     code = pack_code(gtin, serials[0])
     before = await _event_count(client)
     bad = [
-        ({"event_id": "not-a-uuid", "action": "dispense", "codes": [code]}, 400),
-        ({"event_id": str(uuid.uuid4()), "action": "teleport", "codes": [code]}, 400),
+        ({"event_id": "not-a-uuid", "action": "dispense", "codes": [code]}, 422),
+        ({"event_id": str(uuid.uuid4()), "action": "teleport", "codes": [code]}, 422),
         ({"event_id": str(uuid.uuid4()), "action": "dispense", "codes": []}, 422),
-        ({"event_id": str(uuid.uuid4()), "action": "dispense"}, 400),
+        ({"event_id": str(uuid.uuid4()), "action": "dispense"}, 422),
         ({"event_id": str(uuid.uuid4()), "action": "ship", "codes": [code]}, 422),
         (
             {
@@ -347,4 +347,4 @@ async def test_an_event_may_carry_ten_thousand_codes(client: AsyncTestClient[Any
     assert response.status_code == 200, response.text[:500]
     assert response.json()["summary"]["ok"] == 10_000
     too_many = await event(client, maker, "lock", codes + codes[:1])
-    assert too_many.status_code == 400
+    assert too_many.status_code == 422

@@ -155,15 +155,17 @@ async def test_user_role_must_fit_the_organisation(client: AsyncTestClient[Any])
     assert await _count(client, "/api/users", admin) == before
 
 
-async def test_malformed_body_is_400_problem_with_errors(client: AsyncTestClient[Any]) -> None:
+async def test_invalid_fields_are_422_and_malformed_bodies_400(
+    client: AsyncTestClient[Any],
+) -> None:
     admin = await headers_for(client, "fdo-admin")
     response = await client.post(
         "/api/organizations", json={"gln": NEW_GLN, "kind": "spaceship"}, headers=admin
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
-    assert problem["title"] == "Bad Request"
+    assert problem["title"] == "Invalid input"
     assert problem["errors"]
     response = await client.post(
         "/api/organizations",
