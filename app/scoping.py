@@ -4,7 +4,7 @@ as missing, 404, so that its existence does not leak) and GS1 key validation err
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,6 +51,18 @@ async def get_visible(
     row = await get_or_404(session, model, object_id, what)
     ensure_visible(principal, row.organization_id, what)  # type: ignore[attr-defined]
     return row
+
+
+def ensure_pack_handled(
+    own: Collection[uuid.UUID] | None, sites: Iterable[uuid.UUID | None], gtin: str, serial: str
+) -> None:
+    """A pack the caller's organisation never handled is another organisation's: 404, worded
+    as for a pack that does not exist. `own` is the caller's facilities (None: they read
+    everything); `sites` every facility the pack was commissioned at, is held at or travels
+    between, and where its events (not the refused ones) happened or sent it."""
+    if own is None or any(site in own for site in sites if site is not None):
+        return
+    raise NotFound(f"No pack {serial} of GTIN {gtin}.")
 
 
 def checked_key(validate: Callable[[str], str], value: str, field: str) -> str:

@@ -17,9 +17,10 @@ from app.auth.principal import Principal
 from app.catalog.service import gtin_of
 from app.errors import InvalidInput, NotFound
 from app.facilities.directory import FacilityDirectory
+from app.scoping import ensure_pack_handled
 from models.base import utcnow
 from models.codes import CodeError, PackCode, parse_pack_code
-from models.events import BUSINESS_STEP, Action, Event, PackEvent
+from models.events import BUSINESS_STEP, Action, Event, Outcome, PackEvent
 from models.identity import Facility, Organization
 from models.packs import Overlay, Pack, pack_overlays
 
@@ -211,6 +212,15 @@ async def history(
         )
     rows = (await session.exec(statement.order_by(col(PackEvent.recorded_at)))).all()
     commission = await session.get(Event, pack.commission_event_id)
+    custody = [pack.holder_id, pack.transit_from_id, pack.transit_to_id]
+    handled = [
+        site
+        for r in rows
+        if r.outcome != Outcome.refused
+        for site in (r.facility_id, r.destination_id)
+    ]
+    commissioned_at = commission.facility_id if commission else None
+    ensure_pack_handled(own, [commissioned_at, *custody, *handled], gtin, serial)
     names = await _names(session, rows, commission)
     entries = []
     if commission is not None and (own is None or commission.facility_id in own):

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from app.auth.principal import Principal
 from app.catalog.service import gtin_of
 from app.errors import NotFound
+from app.scoping import ensure_pack_handled
 from app.trace.places import Connection, Organisation, Place, own_facilities, places
 from models.events import BUSINESS_STEP, Action
 
@@ -356,10 +357,12 @@ async def pack_trace(
         return own is None or any(site in own for site in sites if site is not None)
 
     events = await (await connection.execute(_STEPS, (gtin, serial))).fetchall()
+    event_sites = [site for e in events for site in (e[2], e[3])]
+    ensure_pack_handled(
+        own, [commission_site, holder, source, destination, *event_sites], gtin, serial
+    )
     events = [e for e in events if visible(e[2], e[3])]
     custody_visible = visible(holder, source, destination)
-    if not (events or custody_visible or visible(commission_site)):
-        raise NotFound(f"No pack {serial} of GTIN {gtin}.")  # as if it did not exist
     sites = await places(
         connection,
         [commission_site, holder, source, destination, *(e[2] for e in events)]
