@@ -54,8 +54,12 @@ SWAGGER_ASSETS = "/schema/assets"
 
 
 @asynccontextmanager
-async def pool(app: Litestar) -> AsyncIterator[None]:
-    db = app_state(app).db
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """From start to shutdown. A start remembers nothing from an earlier run of the same app
+    object (the tests restart one app over a database refilled each time)."""
+    state = app_state(app)
+    await state.forget()
+    db = state.db
     await db.open_pool()
     try:
         yield
@@ -117,7 +121,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         request_class=StrictJsonRequest,
         request_max_body_size=settings.security.max_body_bytes,
         cors_config=_cors(settings),
-        lifespan=[pool],
+        lifespan=[running],
         before_send=[log_response, security_headers],
         openapi_config=_openapi(),
         plugins=[StructlogPlugin(_logging(settings))],

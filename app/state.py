@@ -23,6 +23,13 @@ class AppState:
     facilities: FacilityDirectory
     rate_limits: RateLimits
 
+    async def forget(self) -> None:
+        """Drop everything kept in memory between requests: facilities, credentials, rate-limit
+        counts. Each is a copy of the database or counts since the start."""
+        self.principals.clear()
+        self.facilities.clear()
+        await self.rate_limits.reset()
+
     @property
     def token_ttl(self) -> timedelta:
         return timedelta(minutes=self.settings.token_ttl_minutes)

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
@@ -117,12 +118,16 @@ def _reset(conn: psycopg.Connection[tuple[object, ...]]) -> None:
             conn.execute(f'INSERT INTO public."{table}" SELECT * FROM test_seed."{table}"')
 
 
-@pytest.fixture
-def database(pg_server: PgServer, test_database: str) -> Iterator[Database]:
-    """The test database holding exactly the demo world."""
+def fresh_database(pg_server: PgServer, test_database: str) -> Database:
+    """The test database, holding exactly the demo world again."""
     with pg_server.connect(TEST_DATABASE) as conn:
         _reset(conn)
-    yield database_at(pg_server, test_database)
+    return database_at(pg_server, test_database)
+
+
+@pytest.fixture
+def database(pg_server: PgServer, test_database: str) -> Database:
+    return fresh_database(pg_server, test_database)
 
 
 @pytest.fixture(scope="session")
@@ -132,9 +137,16 @@ def app(pg_server: PgServer, test_database: str) -> Litestar:
     return create_app(db.settings, db)
 
 
+@asynccontextmanager
+async def client_for(app: Litestar, database: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A test's client of the shared app, started over `database`: starting, the app forgets
+    what earlier tests made it remember (facilities, credentials, rate-limit counts)."""
+    app_state(app).db = database
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
 @pytest.fixture
 async def client(app: Litestar, database: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app_state(app).db = database
-    await app_state(app).rate_limits.reset()  # rate limits count per test, like the rows
-    async with AsyncTestClient(app) as test_client:
+    async with client_for(app, database) as test_client:
         yield test_client
