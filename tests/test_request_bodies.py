@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
@@ -169,6 +170,40 @@ async def test_numbers_in_quotes_are_refused_and_change_nothing(client: Client) 
     )
     assert flag.status_code == 422, flag.text
     assert flag.json()["detail"] == "offline: must be true or false, not a string"
+
+
+def quotable_fields(endpoint: BodyEndpoint) -> Iterator[tuple[str, str]]:
+    """The body's number and true/false fields, each with a value in quotes that lenient
+    decoding would take for one."""
+    body = msgspec.inspect.type_info(
+        endpoint.handler.parsed_fn_signature.parameters["data"].annotation
+    )
+    assert isinstance(body, msgspec.inspect.StructType)
+    for field in body.fields:
+        kinds = (
+            field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        )
+        for kind in kinds:
+            if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+                yield field.encode_name, "5"
+            elif isinstance(kind, msgspec.inspect.BoolType):
+                yield field.encode_name, "true"
+
+
+async def test_no_endpoint_takes_a_number_or_a_boolean_in_quotes(client: Client) -> None:
+    checked = set()
+    for endpoint in body_endpoints(client.app):
+        caller = endpoint.caller()
+        headers = await headers_for(client, caller) if caller else {}
+        for name, quoted in quotable_fields(endpoint):
+            response = await client.request(
+                endpoint.method, endpoint.url(), json={name: quoted}, headers=headers
+            )
+            label = (endpoint.method, endpoint.path, name)
+            assert response.status_code == 422, (*label, response.text)
+            assert response.json()["field"] == name, (*label, response.text)
+            checked.add(name)
+    assert {"count", "quantity", "pack_size", "offline"} <= checked, checked
 
 
 async def test_numbers_in_the_query_string_are_still_read(client: Client) -> None:
