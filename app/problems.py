@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+import msgspec.inspect
 import psycopg
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
@@ -69,7 +70,7 @@ def _invalid_fields(
 ) -> Response[dict[str, Any]]:
     """A value that does not fit its field, in the body or a parameter: the 422 the services'
     `InvalidInput` answers too, with each field named as the client spells it."""
-    described = [_describe(error) for error in errors]
+    described = [_describe(error, request) for error in errors]
     return problem(
         request,
         InvalidInput.status_code,
@@ -80,7 +81,7 @@ def _invalid_fields(
     )
 
 
-def _describe(error: dict[str, Any]) -> dict[str, Any]:
+def _describe(error: dict[str, Any], request: Request[Any, Any, Any]) -> dict[str, Any]:
     field = str(error.get("key") or "") or None
     message = str(error.get("message", "invalid value"))
     if missing := _MISSING.match(message):
@@ -88,7 +89,35 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
         detail = f"{field} is required"
     else:
         detail = f"{field}: {plain_words(message)}" if field else plain_words(message)
+        if message.startswith("Invalid enum value") and field:
+            accepted = _choices(_declared_type(request, field, error.get("source")))
+            detail += f" ({', '.join(accepted)})" if accepted else ""
     return {"field": field, "detail": detail, "source": error.get("source")}
+
+
+def _declared_type(
+    request: Request[Any, Any, Any], field: str, source: str | None
+) -> msgspec.inspect.Type | None:
+    """The type the route declares for a parameter or a top-level body field."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    if source != "body":
+        parameter = parameters.get(field)
+        return msgspec.inspect.type_info(parameter.annotation) if parameter else None
+    data = parameters.get("data")
+    body = msgspec.inspect.type_info(data.annotation) if data else None
+    if not isinstance(body, msgspec.inspect.StructType):
+        return None
+    return next((f.type for f in body.fields if f.encode_name == field), None)
+
+
+def _choices(declared: msgspec.inspect.Type | None) -> list[str]:
+    kinds = declared.types if isinstance(declared, msgspec.inspect.UnionType) else (declared,)
+    for kind in kinds:
+        if isinstance(kind, msgspec.inspect.EnumType):
+            return [str(member.value) for member in kind.cls]
+        if isinstance(kind, msgspec.inspect.LiteralType):
+            return [str(value) for value in kind.values]
+    return []
 
 
 def invalid_body(message: str) -> HTTPException:

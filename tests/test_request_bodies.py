@@ -117,6 +117,19 @@ async def test_field_errors_are_422_naming_the_field_in_plain_words(client: Clie
     assert nested.status_code == 422, nested.text
     assert nested.json()["detail"] == "codes[1]: must be a string, not a whole number"
 
+    unknown_action = await event(client, pharmacy, "teleport", ["x"])
+    assert unknown_action.status_code == 422, unknown_action.text
+    assert unknown_action.json()["detail"].startswith(
+        "action: 'teleport' is not one of the accepted values (commission, ship, receive,"
+    )
+    status = await client.get(
+        "/api/alerts?status=gone", headers=await headers_for(client, "fdo-admin")
+    )
+    assert status.status_code == 422, status.text
+    assert status.json()["detail"] == (
+        "status: 'gone' is not one of the accepted values (new, investigating, closed)"
+    )
+
     limit = await client.get("/api/alerts?limit=0", headers=await headers_for(client, "fdo-admin"))
     assert limit.status_code == 422, limit.text
     assert limit.json()["detail"] == "limit: must be at least 1"
