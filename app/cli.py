@@ -26,14 +26,16 @@ from scanner.modes import MODES
 # The heavy modules (the ORM, the web server, OpenCV, the reader) are imported by the commands
 # that use them, so that `darutrace --help` and `darutrace code parse` start at once.
 if TYPE_CHECKING:
+    import httpx
     import uvicorn
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from app.devices import service as devices
     from app.labels.sheet import LabelPack
     from models.identity import Device, Organization
-    from scanner.outbox import Outbox
-    from scanner.session import Feedback
+    from scanner.outbox import Outbox, Queued
+    from scanner.results import Feedback
+    from scanner.sender import KeyOwner, KeyRefused
     from scanner.window import Window
 
 T = TypeVar("T")
@@ -372,18 +374,26 @@ def _counted(packs: list[LabelPack], progress: Any) -> Iterator[LabelPack]:
         yield pack
 
 
+SERVER_OPTION = click.option(
+    "--server", envvar="DARUTRACE_SERVER", default="http://127.0.0.1:8000", show_default=True,
+    help="The DaruTrace server's URL (or DARUTRACE_SERVER).",
+)  # fmt: skip
+
+
 @main.group("scan", invoke_without_command=True)
 @click.option("--mode", type=click.Choice(MODES), help="What each scan records.")
 @click.option(
     "--source", default="0", show_default=True,
     help="Camera index, video file, stream URL, image file or folder, or `keyboard`.",
 )  # fmt: skip
-@click.option("--server", envvar="DARUTRACE_SERVER", default="http://127.0.0.1:8000")
-@click.option("--api-key", envvar="DARUTRACE_API_KEY", default=None, help="The device's key.")
+@SERVER_OPTION
+@click.option("--api-key", envvar="DARUTRACE_API_KEY", default=None,
+              help="The scanner device's key (or DARUTRACE_API_KEY).")  # fmt: skip
 @click.option("--destination", default=None, help="GLN the packs go to (ship, return).")
 @click.option("--cooldown", type=float, default=2.0, show_default=True,
               help="Seconds out of sight before a code counts as scanned again.")  # fmt: skip
-@click.option("--decoder", type=click.Choice(["zxing", "zbar"]), default="zxing")
+@click.option("--decoder", type=click.Choice(["zxing", "zbar"]), default="zxing",
+              show_default=True)  # fmt: skip
 @click.option(
     "--stop-on-refused/--no-stop-on-refused", default=None,
     help="Wait for Enter after a refused scan (default: when run at a terminal).",
@@ -416,7 +426,17 @@ def scan_group(
     from scanner.capture import SourceError, frames
     from scanner.decoder import decoder_for
     from scanner.live import scan_frames
-    from scanner.sender import http_client, http_post, http_product_name, http_verify
+    from scanner.outbox import fingerprint
+    from scanner.results import Names
+    from scanner.sender import (
+        KeyRefused,
+        ServerUnavailable,
+        http_client,
+        http_post,
+        http_product_name,
+        http_site_names,
+        http_verify,
+    )
     from scanner.session import ScanSession
     from scanner.sound import ring
 
@@ -425,10 +445,11 @@ def scan_group(
     if mode is None or api_key is None:
         raise click.UsageError("give --mode and --api-key (or DARUTRACE_API_KEY)")
     client = http_client(server, api_key)
+    names = Names(http_product_name(client), http_site_names(client))
     try:
         session = ScanSession(
-            mode, _outbox(), http_post(client), http_verify(client), destination, cooldown,
-            product_name=http_product_name(client),
+            mode, _outbox(), http_post(client), fingerprint(api_key), verify=http_verify(client),
+            destination_gln=destination, cooldown=cooldown, names=names,
         )  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -436,21 +457,33 @@ def scan_group(
         read = decoder_for(decoder)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        owner = _key_owner(client, session.outbox, session.key_id)
+    except ServerUnavailable as exc:
+        session.online = False
+        click.echo(f"{exc}: scanning offline; every scan is queued", err=True)
+    else:
+        if isinstance(owner, KeyRefused):
+            raise click.ClickException(
+                f"this scanner's key was refused (HTTP {owner.status}: {owner.detail}): "
+                "fix the key (--api-key or DARUTRACE_API_KEY); nothing was scanned"
+            )
+        session.facility_id = owner.facility_id
+        click.echo(f"scanning as {owner.name}", err=True)
     if stop_on_refused is None:
         stop_on_refused = sys.stdin.isatty()
 
     def tell(feedback: Feedback) -> None:
         if sound:
             ring(feedback.outcome, lambda bell: click.echo(bell, nl=False))
-        product = f"{feedback.product}: " if feedback.product else ""
-        click.echo(f"{feedback.outcome:8} {feedback.code!r}  {product}{feedback.message}")
+        click.echo(feedback.line())
         if feedback.outcome == "refused" and stop_on_refused:
             click.pause("Refused: set the pack aside, then press any key to go on.")
 
     try:
         if source == "keyboard":
             for line in keyboard.codes(sys.stdin):
-                for feedback in session.see([line]):
+                for feedback in session.typed(line):
                     tell(feedback)
         else:
             scan_frames(session, frames(source), read, _preview_window(preview, mode), tell)
@@ -458,6 +491,23 @@ def scan_group(
         raise click.ClickException(str(exc)) from exc
     status = session.outbox.status()
     click.echo(f"done: {status.sent} sent, {status.queued} queued", err=True)
+    if session.key_refused is not None:  # the scans are safe, but someone must fix the key
+        click.echo(session.key_refused.message(status.queued), err=True)
+        sys.exit(1)
+
+
+def _key_owner(client: httpx.Client, outbox: Outbox, key_id: str) -> KeyOwner | KeyRefused:
+    """Whose the key is, as the server says; remembered in the outbox, which then knows the
+    site of the scans queued under it."""
+    from scanner.sender import KeyRefused, check_key
+
+    owner = check_key(client)
+    if isinstance(owner, KeyRefused):
+        if owner.status == 401:
+            outbox.mark_key_refused(key_id)
+    elif owner.facility_id is not None:
+        outbox.learn_key(key_id, owner.facility_id)
+    return owner
 
 
 def _preview_window(wanted: bool | None, mode: str) -> Window | None:
@@ -512,17 +562,56 @@ def scan_status() -> None:
 
 
 @scan_group.command("sync")
-@click.option("--server", required=True, help="DaruTrace server URL.")
-@click.option("--api-key", required=True, envvar="DARUTRACE_API_KEY", help="The device's key.")
+@SERVER_OPTION
+@click.option("--api-key", required=True, envvar="DARUTRACE_API_KEY",
+              help="The key the scans were captured under (or DARUTRACE_API_KEY).")  # fmt: skip
 def scan_sync(server: str, api_key: str) -> None:
-    """Send the queued scans, oldest first; each is counted once however often it is sent."""
-    from scanner.sender import http_client, http_post, sync
+    """Send the scans queued under this key, oldest first, printing each result; each is
+    counted once however often it is sent."""
+    from collections import Counter
 
-    result = sync(_outbox(), http_post(http_client(server, api_key)))
-    _print_json(
-        {"sent": result.sent, "refused": result.refused, "remaining": result.remaining,
-         "online": result.online}
-    )  # fmt: skip
+    from scanner.outbox import fingerprint
+    from scanner.results import Names, event_feedback
+    from scanner.sender import (
+        KeyRefused,
+        ServerUnavailable,
+        http_client,
+        http_post,
+        http_product_name,
+        http_site_names,
+        sync,
+    )
+
+    client = http_client(server, api_key)
+    names = Names(http_product_name(client), http_site_names(client))
+    outbox, key_id = _outbox(), fingerprint(api_key)
+    try:
+        owner = _key_owner(client, outbox, key_id)
+    except ServerUnavailable as exc:
+        click.echo(f"{exc}: offline — {outbox.queued_for(key_id, None)} queued", err=True)
+        sys.exit(1)
+    if isinstance(owner, KeyRefused):
+        click.echo(owner.message(outbox.queued_for(key_id, None)), err=True)
+        sys.exit(1)
+    outcomes = Counter[str]()
+
+    def tell(event: Queued, status: int, body: Any) -> None:
+        for feedback in event_feedback(event.payload, status, body, names):
+            outcomes[feedback.outcome] += 1
+            click.echo(feedback.line())
+
+    result = sync(outbox, http_post(client), key_id, owner.facility_id, on_answer=tell)
+    counts = ", ".join(f"{outcomes[each]} {each}" for each in ("ok", "warning", "refused"))
+    click.echo(f"this run: {result.sent} events sent ({counts}); {result.remaining} queued")
+    if result.other_keys:
+        click.echo(
+            f"queued under another scanner's key: {result.other_keys} events need that key "
+            "(run `darutrace scan sync` with it); they are kept",
+            err=True,
+        )
+    if result.key_refused is not None:
+        click.echo(result.key_refused.message(result.remaining), err=True)
+        sys.exit(1)
     if not result.online:
         click.echo(f"offline — {result.remaining} queued", err=True)
         sys.exit(1)

@@ -23,6 +23,8 @@ def frames(source: str) -> Iterator[Frame]:
     """Grey-scale frames from `source`: a camera index (`0`), a video file or stream URL, an
     image file, or a folder of images (in name order)."""
     path = Path(source)
+    if _names_a_file(source) and not path.exists():
+        raise SourceError(f"{source}: no such file or folder")
     if path.is_dir():
         for image in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             yield _read_image(image)
@@ -41,6 +43,11 @@ def frames(source: str) -> Iterator[Frame]:
             yield np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     finally:
         capture.release()
+
+
+def _names_a_file(source: str) -> bool:
+    """Not a camera index, a stream URL or an image-sequence pattern (`frame%04d.png`)."""
+    return not source.isdigit() and "://" not in source and "%" not in source
 
 
 def _read_image(path: Path) -> Frame:

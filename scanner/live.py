@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from scanner.capture import Frame
 from scanner.decoder import Decoded
 from scanner.overlay import annotate
-from scanner.session import Feedback, ScanSession
+from scanner.results import Feedback
+from scanner.session import ScanSession
 from scanner.window import Window
 
 

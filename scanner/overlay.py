@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scanner.decoder import Decoded
-from scanner.session import Feedback
+from scanner.results import Feedback
 
 Picture = npt.NDArray[np.uint8]  # BGR
 # BGR, as OpenCV draws.

@@ -1,6 +1,8 @@
 """Sending the outbox to the server, oldest first. A server that cannot be reached (or answers
-5xx) stops the round: the events stay queued, in order, for the next one. Any other answer is
-final: 2xx recorded, 4xx recorded as refused (retrying would get the same answer)."""
+5xx) stops the round: the events stay queued, in order, for the next one. A key the server
+refuses (401) or a scanner not allowed to do this (403) stops it too: such an answer says
+nothing about the event, which stays queued for a key that works. Any other answer is final:
+2xx recorded, 4xx recorded as refused (retrying would get the same answer)."""
 
 from __future__ import annotations
 
@@ -10,28 +12,79 @@ from typing import Any
 
 import httpx
 
-from scanner.outbox import Outbox
+from scanner.outbox import KEY_REFUSED, Outbox, Queued
 
 # (event payload) -> (HTTP status, JSON body); raises httpx.TransportError when unreachable.
 Post = Callable[[dict[str, Any]], tuple[int, Any]]
+# Told each event's final answer as it arrives: (the event, HTTP status, JSON body).
+OnAnswer = Callable[[Queued, int, Any], None]
+
+
+@dataclass(frozen=True)
+class KeyRefused:
+    """The server refused the scanner's key (401) or what the scanner may do (403)."""
+
+    status: int
+    detail: str
+
+    def message(self, queued: int) -> str:
+        return (
+            f"this scanner's key was refused (HTTP {self.status}: {self.detail}): nothing is "
+            f"lost, {queued} scans stay queued; fix the key and run `darutrace scan sync`"
+        )
 
 
 @dataclass(frozen=True)
 class SyncResult:
     sent: int
     refused: int
-    remaining: int
+    remaining: int  # still queued for this key
     online: bool
+    key_refused: KeyRefused | None = None
+    other_keys: int = 0  # queued under other scanners' keys: only those keys can send them
 
 
 def http_client(server: str, api_key: str, timeout: float = 5.0) -> httpx.Client:
     return httpx.Client(base_url=server, headers={"X-API-Key": api_key}, timeout=timeout)
 
 
+def problem_detail(body: Any, status: int) -> str:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail or f"HTTP {status}")
+
+
+class ServerUnavailable(RuntimeError):
+    """The server cannot be reached, or cannot answer now (5xx)."""
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """The scanner device (or user) a key belongs to, as the server says."""
+
+    name: str
+    facility_id: str | None
+
+
+def check_key(client: httpx.Client) -> KeyOwner | KeyRefused:
+    """Ask the server who the key belongs to: the cheapest authenticated call."""
+    try:
+        response = client.get("/api/auth/me")
+    except httpx.TransportError as exc:
+        raise ServerUnavailable(f"{client.base_url} cannot be reached ({exc})") from exc
+    if response.status_code >= 500:
+        raise ServerUnavailable(f"{client.base_url} answered HTTP {response.status_code}")
+    if response.status_code in KEY_REFUSED:
+        status = response.status_code
+        return KeyRefused(status, problem_detail(_json(response), status))
+    response.raise_for_status()
+    me = response.json()
+    return KeyOwner(str(me["name"]), me.get("facility_id"))
+
+
 def http_post(client: httpx.Client) -> Post:
     def post(payload: dict[str, Any]) -> tuple[int, Any]:
         response = client.post("/api/events", json=payload)
-        return response.status_code, response.json()
+        return response.status_code, _json(response)
 
     return post
 
@@ -39,7 +92,7 @@ def http_post(client: httpx.Client) -> Post:
 def http_verify(client: httpx.Client) -> Callable[[str], tuple[int, Any]]:
     def verify(code: str) -> tuple[int, Any]:
         response = client.post("/api/verify", json={"code": code})
-        return response.status_code, response.json()
+        return response.status_code, _json(response)
 
     return verify
 
@@ -52,10 +105,43 @@ def http_product_name(client: httpx.Client) -> Callable[[str], str | None]:
     return name
 
 
-def sync(outbox: Outbox, post: Post, batch: int = 100) -> SyncResult:
+def http_site_names(client: httpx.Client) -> Callable[[str], str | None]:
+    """The names of the sites the server shows this scanner, by GLN (asked once)."""
+    names: dict[str, str] | None = None
+
+    def name(gln: str) -> str | None:
+        nonlocal names
+        if names is None:
+            response = client.get("/api/facilities")
+            sites = response.json() if response.status_code == 200 else []
+            names = {str(site["gln"]): str(site["name"]) for site in sites}
+        return names.get(gln)
+
+    return name
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:  # a proxy's HTML error page, say
+        return {"detail": response.text[:200] or f"HTTP {response.status_code}"}
+
+
+def sync(
+    outbox: Outbox,
+    post: Post,
+    key_id: str,
+    facility_id: str | None = None,
+    *,
+    batch: int = 100,
+    on_answer: OnAnswer | None = None,
+) -> SyncResult:
+    """Send what the key whose fingerprint is `key_id` may send (`post` sends with that key),
+    the key of the site `facility_id` when the server has said so."""
     sent = refused = 0
     online = True
-    while online and (queued := outbox.pending(batch)):
+    key_refused = None
+    while online and key_refused is None and (queued := outbox.pending(key_id, facility_id, batch)):
         for event in queued:
             try:
                 status, body = post(event.payload)
@@ -71,7 +157,21 @@ def sync(outbox: Outbox, post: Post, batch: int = 100) -> SyncResult:
                 outbox.mark_attempted(event.event_id)
                 online = False
                 break
+            if status in KEY_REFUSED:
+                if status == 401:
+                    outbox.mark_key_refused(key_id)
+                key_refused = KeyRefused(status, problem_detail(body, status))
+                break
             outbox.mark_sent(event.event_id, status, body)
             sent += 1
             refused += status >= 400
-    return SyncResult(sent, refused, outbox.status().queued, online)
+            if on_answer is not None:
+                on_answer(event, status, body)
+    return SyncResult(
+        sent,
+        refused,
+        outbox.queued_for(key_id, facility_id),
+        online,
+        key_refused,
+        outbox.queued_for_other_keys(key_id, facility_id),
+    )

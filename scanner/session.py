@@ -1,32 +1,25 @@
 """A scanning session: each code seen becomes one event in the outbox (or one verification),
-once. A code seen in consecutive frames counts once; seen again later in the session it is a
-warning, not a new event. Events are queued before they are sent, so the scanner never waits for
-the server: with the server down it keeps going and says how many are queued."""
+once. A code seen in consecutive frames counts once; seen again later in the session, or typed
+again, it is a warning, not a new event. Events are queued before they are sent, so the scanner
+never waits for the server: with the server down it keeps going and says how many are queued.
+If the server refuses the scanner's key, the session stops sending and keeps queuing."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from models.codes import read_code
+from models.codes import ReadCode, read_code
 from scanner.modes import CASE_MODES, MODES
 from scanner.outbox import Outbox
-from scanner.sender import Post, sync
+from scanner.results import Feedback, Names, event_feedback, subject
+from scanner.sender import KeyRefused, Post, sync
 
 Verify = Callable[[str], tuple[int, Any]]
-ProductName = Callable[[str], str | None]  # GTIN -> the registered name; raises when offline
-
-
-@dataclass(frozen=True)
-class Feedback:
-    code: str
-    outcome: str  # ok | warning | refused | queued
-    message: str
-    product: str = ""  # the product's registered name, when the server could tell
 
 
 @dataclass
@@ -34,15 +27,16 @@ class ScanSession:
     mode: str
     outbox: Outbox
     post: Post
+    key_id: str  # the fingerprint of the key every event of this session is captured under
+    facility_id: str | None = None  # the key's site, once the server has said it
     verify: Verify | None = None
     destination_gln: str | None = None
     cooldown: float = 2.0  # seconds a code must be out of sight before it counts as a re-scan
     clock: Callable[[], float] = time.monotonic
-    online: bool = True
-    product_name: ProductName | None = None
-    _names: dict[str, str] = field(default_factory=dict)
+    names: Names = field(default_factory=Names)
+    key_refused: KeyRefused | None = None  # once set, nothing more is sent in this session
     _last_seen: dict[str, float] = field(default_factory=dict)
-    _counted: set[str] = field(default_factory=set)
+    _counted: dict[str, Feedback] = field(default_factory=dict)  # each pack's first result
     case: str | None = None  # pack mode: the SSCC of the case being filled
 
     def __post_init__(self) -> None:
@@ -51,8 +45,16 @@ class ScanSession:
         if self.mode in ("ship", "return") and not self.destination_gln:
             raise ValueError(f"{self.mode} needs a destination GLN")
 
+    @property
+    def online(self) -> bool:
+        return self.names.online
+
+    @online.setter
+    def online(self, value: bool) -> None:
+        self.names.online = value
+
     def see(self, codes: Iterable[str]) -> list[Feedback]:
-        """The codes decoded in one frame (or typed once); feedback for the new ones."""
+        """The codes decoded in one frame; feedback for those not in sight just before."""
         now = self.clock()
         feedback = []
         for text in codes:
@@ -60,88 +62,86 @@ class ScanSession:
             self._last_seen[text] = now
             if last is not None and now - last < self.cooldown:
                 continue  # the same code in consecutive frames
-            feedback.append(self._scan(text))
+            feedback.extend(self._scan(text))
         return feedback
 
-    def _scan(self, text: str) -> Feedback:
+    def typed(self, text: str) -> list[Feedback]:
+        """A code from a keyboard-wedge scanner: each one is a trigger pulled, so each gets
+        feedback, however soon it follows the same code."""
+        return self._scan(text)
+
+    def _scan(self, text: str) -> list[Feedback]:
         read = read_code(text)
         if not read.ok:
-            return Feedback(text, "refused", f"cannot read the code: {read.error}")
+            return [Feedback(text, "refused", f"cannot read the code: {read.error}")]
         if read.sscc is not None and read.gtin is None:
             case = self._case(text, read.sscc)
             if case is not None:
-                return case
+                return [case]
         elif self.mode == "pack" and self.case is None:
-            return Feedback(text, "refused", "scan the case's SSCC label first, then its packs")
+            return [Feedback(text, "refused", "scan the case's SSCC label first, then its packs",
+                             subject=subject(read))]  # fmt: skip
         key = f"{read.gtin}/{read.serial or read.sscc}"
-        if key in self._counted:
-            return Feedback(text, "warning", "already scanned in this session; not counted again")
-        self._counted.add(key)
-        if self.mode == "verify":
-            return self._verify(text)
+        if (first := self._counted.get(key)) is not None:
+            message = f"already scanned ({first.outcome}: {first.message}); not counted again"
+            return [Feedback(text, "warning", message, first.product, first.subject)]
+        feedback = self._verify(text, read) if self.mode == "verify" else self._record(text)
+        if not feedback[0].subject:  # queued: named from what the code says
+            product = self.names.product(read.gtin)
+            feedback[0] = Feedback(text, feedback[0].outcome, feedback[0].message, product,
+                                   subject(read, product))  # fmt: skip
+        self._counted[key] = feedback[0]
+        return feedback
+
+    def _record(self, text: str) -> list[Feedback]:
         payload: dict[str, Any] = {"action": self.mode, "codes": [text], "offline": not self.online}
         if self.mode == "pack":
             payload["container"] = f"(00){self.case}"
         if self.destination_gln:
             payload["destination_gln"] = self.destination_gln
-        event_id = self.outbox.enqueue(payload)
-        return replace(self._send(text, event_id), product=self._name(read.gtin))
+        event_id = self.outbox.enqueue(payload, self.key_id)
+        return self._send(text, event_id, payload)
 
     def _case(self, text: str, sscc: str) -> Feedback | None:
         """A case's SSCC label: in pack mode it opens the case to fill; in receive, ship and
         return it moves the whole case (None: send it like any code); elsewhere it is refused."""
         if self.mode == "pack":
             self.case = sscc
-            return Feedback(text, "ok", f"case {sscc} open: scan its packs")
+            return Feedback(text, "ok", f"case {sscc} open: scan its packs", subject=f"case {sscc}")
         if self.mode in CASE_MODES:
             return None
         return Feedback(
-            text, "refused", f"a case cannot be scanned in {self.mode} mode; scan its packs"
-        )
+            text, "refused", f"a case cannot be scanned in {self.mode} mode; scan its packs",
+            subject=f"case {sscc}",
+        )  # fmt: skip
 
-    def _name(self, gtin: str | None) -> str:
-        """The product's name, asked once per GTIN and never while offline (no scan waits on
-        a server that is down)."""
-        if gtin is None or self.product_name is None or not self.online:
-            return ""
-        if gtin not in self._names:
-            try:
-                self._names[gtin] = self.product_name(gtin) or ""
-            except httpx.TransportError:
-                return ""
-        return self._names[gtin]
-
-    def _send(self, text: str, event_id: str) -> Feedback:
-        result = sync(self.outbox, self.post)
+    def _send(self, text: str, event_id: str, payload: dict[str, Any]) -> list[Feedback]:
+        if self.key_refused is not None:
+            queued = self.outbox.queued_for(self.key_id, self.facility_id)
+            return [Feedback(text, "queued", f"not sent: the key was refused — {queued} queued")]
+        result = sync(self.outbox, self.post, self.key_id, self.facility_id)
         self.online = result.online
+        if result.key_refused is not None:
+            self.key_refused = result.key_refused
+            return [Feedback(text, "queued", result.key_refused.message(result.remaining))]
         if not result.online:
-            return Feedback(text, "queued", f"offline — {result.remaining} queued")
+            return [Feedback(text, "queued", f"offline — {result.remaining} queued")]
         answer = self.outbox.answer(event_id)
         if answer is None:
-            return Feedback(text, "queued", f"{result.remaining} queued")
+            return [Feedback(text, "queued", f"{result.remaining} queued")]
         status, body = answer
-        results = body.get("results") if isinstance(body, dict) else None
-        if results:
-            first = results[0]
-            if first.get("sscc") and "packs" in first:
-                summary = first.get("summary") or {}
-                counts = ", ".join(f"{n} {outcome}" for outcome, n in summary.items() if n)
-                message = f"case {first['sscc']}: {first['packs']} packs ({counts or 'none'})"
-                if first["reason"]:
-                    message += f"; {first['reason']}"
-                return Feedback(text, first["outcome"], message)
-            return Feedback(text, first["outcome"], first["reason"] or first["status"] or "")
-        return Feedback(text, "refused", str(body.get("detail", status)))
+        return event_feedback(payload, status, body, self.names)
 
-    def _verify(self, text: str) -> Feedback:
+    def _verify(self, text: str, read: ReadCode) -> list[Feedback]:
         if self.verify is None:
-            return Feedback(text, "warning", "verification needs the server")
+            return [Feedback(text, "warning", "verification needs the server")]
         try:
             status, body = self.verify(text)
         except httpx.TransportError:
-            return Feedback(text, "warning", "offline: cannot verify now")
+            return [Feedback(text, "warning", "offline: cannot verify now")]
         if status != 200:
-            return Feedback(text, "refused", str(body.get("detail", status)))
+            return [Feedback(text, "refused", str(body.get("detail", status)))]
         outcome = "ok" if body["status"] == "active" and not body["reason"] else "warning"
         name = (body.get("product") or {}).get("name", "")
-        return Feedback(text, outcome, f"{body['status']} {body['reason']}".strip(), name)
+        message = f"{body['status']} {body['reason']}".strip()
+        return [Feedback(text, outcome, message, name, subject(read, name))]

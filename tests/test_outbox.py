@@ -16,34 +16,39 @@ from app.db.database import Database
 from app.labels.symbols import gs1_datamatrix
 from app.state import app_state
 from models.links import element_hri
-from scanner.outbox import Outbox
+from scanner.outbox import Outbox, fingerprint
 from scanner.sender import sync
 from tests.helpers import DEVICES, LOGINS
 
 PHARMACY_KEY = DEVICES[LOGINS["razi-pharmacy"].facility_gln].api_key
+KEY_ID = fingerprint(PHARMACY_KEY)
 
 
 def test_scans_survive_a_restart_in_order(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    ids = [outbox.enqueue({"action": "dispense", "codes": [f"code{n}"]}) for n in range(3)]
+    ids = [outbox.enqueue({"action": "dispense", "codes": [f"code{n}"]}, KEY_ID) for n in range(3)]
     outbox.close()  # as after a crash: nothing but the file remains
     reopened = Outbox(tmp_path / "outbox.sqlite3")
-    assert [q.event_id for q in reopened.pending()] == ids
-    assert [q.payload["codes"] for q in reopened.pending()] == [["code0"], ["code1"], ["code2"]]
-    assert all(q.payload["event_time"] for q in reopened.pending())
+    assert [q.event_id for q in reopened.pending(KEY_ID, None)] == ids
+    assert [q.payload["codes"] for q in reopened.pending(KEY_ID, None)] == [
+        ["code0"],
+        ["code1"],
+        ["code2"],
+    ]
+    assert all(q.payload["event_time"] for q in reopened.pending(KEY_ID, None))
     assert reopened.status().queued == 3
 
 
 def test_server_down_keeps_everything_queued(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    outbox.enqueue({"action": "dispense", "codes": ["x"]})
+    outbox.enqueue({"action": "dispense", "codes": ["x"]}, KEY_ID)
 
     def unreachable(_: dict[str, Any]) -> tuple[int, Any]:
         raise httpx.ConnectError("connection refused")
 
-    result = sync(outbox, unreachable)
+    result = sync(outbox, unreachable, KEY_ID)
     assert (result.online, result.sent, result.remaining) == (False, 0, 1)
-    assert sync(outbox, lambda _: (503, {})).remaining == 1
+    assert sync(outbox, lambda _: (503, {}), KEY_ID).remaining == 1
 
 
 @pytest.fixture
@@ -82,12 +87,13 @@ def test_offline_dispenses_arrive_once_in_order(server: Any, tmp_path: Path) -> 
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     for serial in at_razi:
         outbox.enqueue(
-            {"action": "dispense", "codes": [f"(01)06260009991011(21){serial}"], "offline": True}
+            {"action": "dispense", "codes": [f"(01)06260009991011(21){serial}"], "offline": True},
+            KEY_ID,
         )
     # The first attempt reaches the server but the answer is lost (a crash before mark_sent).
-    first = outbox.pending()[0]
+    first = outbox.pending(KEY_ID, None)[0]
     assert _post(server)(first.payload)[0] == 200
-    result = sync(outbox, _post(server))
+    result = sync(outbox, _post(server), KEY_ID)
     assert (result.sent, result.refused, result.remaining, result.online) == (3, 0, 0, True)
     for serial in at_razi:
         history = server.get(f"/api/packs/06260009991011/{serial}/events", headers=inspector)
@@ -110,7 +116,7 @@ def test_cli_decodes_images_and_reports_the_outbox(
     assert first["codes"][0]["parsed"]["serial"] == "ABC123"
     assert second == {"file": str(blank), "codes": []}
     monkeypatch.setenv("DARUTRACE_SCANNER_OUTBOX", str(tmp_path / "o.sqlite3"))
-    Outbox(tmp_path / "o.sqlite3").enqueue({"action": "receive", "codes": ["x"]})
+    Outbox(tmp_path / "o.sqlite3").enqueue({"action": "receive", "codes": ["x"]}, fingerprint("k"))
     status = CliRunner().invoke(main, ["scan", "status"])
     assert json.loads(status.output) == {"queued": 1, "sent": 0, "refused": 0}
     offline = CliRunner().invoke(
@@ -127,12 +133,12 @@ def test_session_counts_a_code_once_and_warns_on_a_rescan(tmp_path: Path) -> Non
 
     def post(payload: dict[str, Any]) -> tuple[int, Any]:
         sent.append(payload)
-        result = {"outcome": "ok", "reason": "", "status": "active"}
+        result = {"code": payload["codes"][0], "outcome": "ok", "reason": "", "status": "active"}
         return 200, {"results": [result]}
 
     now = [0.0]
     session = ScanSession(
-        "receive", Outbox(tmp_path / "o.sqlite3"), post, cooldown=2.0, clock=lambda: now[0]
+        "receive", Outbox(tmp_path / "o.sqlite3"), post, KEY_ID, cooldown=2.0, clock=lambda: now[0]
     )
     code = "(01)09506000134352(21)ABC"
     assert [f.outcome for f in session.see([code])] == ["ok"]
@@ -143,4 +149,4 @@ def test_session_counts_a_code_once_and_warns_on_a_rescan(tmp_path: Path) -> Non
     assert [f.outcome for f in session.see([code, "garbage"])] == ["warning", "refused"]
     assert len(sent) == 1
     with pytest.raises(ValueError, match="destination"):
-        ScanSession("ship", Outbox(tmp_path / "o.sqlite3"), post)
+        ScanSession("ship", Outbox(tmp_path / "o.sqlite3"), post, KEY_ID)

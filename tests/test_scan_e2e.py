@@ -5,61 +5,22 @@ nothing doubled."""
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
-import pytest
 
 from app.labels.symbols import gs1_128_sscc, gs1_datamatrix
 from models.gs1 import with_check_digit
 from models.links import element_hri
 from tests.helpers import DEVICES, LOGINS
+from tests.scan_server import DARUTRACE, batch_at_hub, live_server, scan
 
-DARUTRACE = str(Path(sys.executable).parent / "darutrace")
+__all__ = ["live_server"]  # the fixture
+
 HUB_KEY = DEVICES[LOGINS["darupakhsh"].facility_gln].api_key
 PHARMACY_KEY = DEVICES[LOGINS["razi-pharmacy"].facility_gln].api_key
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def live_server(database: object, test_database: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": test_database,
-        "DARUTRACE_DATA_DIR": str(tmp_path / "server"),
-        "DARUTRACE_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [DARUTRACE, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-        time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def _video(path: Path, gtin: str, lot: str, serials: list[str]) -> None:
@@ -77,60 +38,20 @@ def _video(path: Path, gtin: str, lot: str, serials: list[str]) -> None:
     writer.release()
 
 
-def _scan(args: list[str], outbox: Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DARUTRACE_SCANNER_OUTBOX": str(outbox)}
-    return subprocess.run(
-        [DARUTRACE, "scan", *args], env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def _batch_at_hub(server: str, item: str) -> tuple[httpx.Client, dict[str, str], str, list[str]]:
-    """50 new packs shipped by the manufacturer to the Tehran hub, in transit there."""
-    api = httpx.Client(base_url=server, timeout=30)
-    token = api.post(
-        "/api/auth/login", json={"username": "sina-darou", "password": "sina-darou-demo"}
-    ).json()["access_token"]
-    maker = {"Authorization": f"Bearer {token}"}
-    gtin = with_check_digit(f"0626000999{item}")
-    api.post(
-        "/api/products",
-        json={"gtin": gtin, "name": "Cetirizine 10 mg", "name_fa": "ستیریزین", "generic_name":
-              "cetirizine", "form": "tablet", "strength": "10 mg", "pack_size": 10,
-              "atc": "R06AE07", "irc": "IRC-CTZ"},
-        headers=maker,
-    ).raise_for_status()  # fmt: skip
-    api.post(
-        "/api/batches",
-        json={"gtin": gtin, "lot": "CTZ9", "expiry": "2028-12-31", "manufactured_on":
-              "2026-01-01", "quantity": 50, "origin": "produced"},
-        headers=maker,
-    ).raise_for_status()  # fmt: skip
-    api.post(f"/api/batches/{gtin}/CTZ9/packs", json={"count": 50}, headers=maker)
-    csv = api.get(f"/api/batches/{gtin}/CTZ9/packs.csv", headers=maker).text
-    serials = [line.split(",")[1] for line in csv.splitlines()[1:]]
-    codes = [f"(01){gtin}(21){s}" for s in serials]
-    shipped = api.post(
-        "/api/events",
-        json={"event_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "action": "ship",
-              "codes": codes, "destination_gln": LOGINS["darupakhsh"].facility_gln},
-        headers=maker,
-    )  # fmt: skip
-    assert shipped.json()["summary"]["ok"] == 50
-
-    return api, maker, gtin, serials
-
-
 def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_path: Path) -> None:
-    api, maker, gtin, serials = _batch_at_hub(live_server, "888")
+    api, maker, gtin, serials = batch_at_hub(live_server, "888")
     video = tmp_path / "case.avi"
     _video(video, gtin, "CTZ9", serials)
-    received = _scan(
+    received = scan(
         ["--mode", "receive", "--source", str(video), "--server", live_server,
          "--api-key", HUB_KEY, "--no-stop-on-refused", "--no-preview"],
         tmp_path / "hub.sqlite3",
     )  # fmt: skip
     assert received.returncode == 0, received.stderr
     assert received.stdout.count("ok ") == 50, received.stdout
+    # Each line names the pack as people read it, and what happened to it.
+    assert f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  received\n" in received.stdout
+    assert "\\x1d" not in received.stdout and "\x1d" not in received.stdout
     assert "done: 50 sent, 0 queued" in received.stderr
     hub = LOGINS["darupakhsh"].facility_gln
     packs = [api.get(f"/api/packs/{gtin}/{s}", headers=maker).json() for s in serials]
@@ -138,7 +59,7 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
 
     # The server is down: the pharmacy keeps dispensing; everything is queued in order.
     pharmacy_outbox = tmp_path / "pharmacy.sqlite3"
-    offline = _scan(
+    offline = scan(
         ["--mode", "dispense", "--source", str(video), "--server", "http://127.0.0.1:9",
          "--api-key", PHARMACY_KEY, "--no-stop-on-refused", "--no-preview"],
         pharmacy_outbox,
@@ -146,11 +67,20 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
     assert offline.returncode == 0, offline.stderr
     assert "offline — 50 queued" in offline.stdout
     assert "done: 0 sent, 50 queued" in offline.stderr
-    synced = _scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
+    synced = scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
     assert synced.returncode == 0, synced.stderr
-    assert '"sent": 50' in synced.stdout and '"remaining": 0' in synced.stdout
-    again = _scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
-    assert '"sent": 0' in again.stdout
+    # Each event's result, as the live session shows it, then a summary of this run.
+    lines = synced.stdout.splitlines()
+    # (the packs were never shipped on from the hub: dispensed with a warning)
+    expected = [
+        f"warning  Cetirizine 10 mg  SN {s}  LOT CTZ9  dispensed, but the pack is registered"
+        f" at Daru Pakhsh Tehran Hub ({hub}), not here"
+        for s in serials
+    ]
+    assert lines[:50] == expected
+    assert lines[50:] == ["this run: 50 events sent (0 ok, 50 warning, 0 refused); 0 queued"]
+    again = scan(["sync", "--server", live_server, "--api-key", PHARMACY_KEY], pharmacy_outbox)
+    assert again.stdout == "this run: 0 events sent (0 ok, 0 warning, 0 refused); 0 queued\n"
     inspector_token = api.post(
         "/api/auth/login", json={"username": "fdo-inspector", "password": "fdo-inspector-demo"}
     ).json()["access_token"]
@@ -166,7 +96,7 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
 def test_a_scanner_killed_mid_run_loses_and_doubles_nothing(
     live_server: str, tmp_path: Path
 ) -> None:
-    api, _, gtin, serials = _batch_at_hub(live_server, "887")
+    api, _, gtin, serials = batch_at_hub(live_server, "887")
     video = tmp_path / "case.avi"
     _video(video, gtin, "CTZ9", serials)
     outbox = tmp_path / "hub.sqlite3"
@@ -184,18 +114,15 @@ def test_a_scanner_killed_mid_run_loses_and_doubles_nothing(
             scanner.send_signal(signal.SIGKILL)
             break
     scanner.wait(timeout=30)
-    status = json.loads(_scan(["status"], outbox).stdout)
+    status = json.loads(scan(["status"], outbox).stdout)
     assert 20 <= status["queued"] <= 21  # every scan shown was stored; at most one more
-    synced = json.loads(
-        _scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout
+    synced = scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout
+    assert synced.splitlines()[-1] == (
+        f"this run: {status['queued']} events sent ({status['queued']} ok, 0 warning, 0 refused);"
+        " 0 queued"
     )
-    assert (synced["sent"], synced["remaining"]) == (status["queued"], 0)
-    assert (
-        json.loads(_scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout)[
-            "sent"
-        ]
-        == 0
-    )
+    again = scan(["sync", "--server", live_server, "--api-key", HUB_KEY], outbox).stdout
+    assert again.startswith("this run: 0 events sent")
     token = api.post(
         "/api/auth/login", json={"username": "fdo-inspector", "password": "fdo-inspector-demo"}
     ).json()["access_token"]
@@ -223,10 +150,10 @@ def _frames(path: Path, symbols: list[np.ndarray]) -> None:
     writer.release()
 
 
-def test_pack_a_case_then_ship_and_receive_it_with_one_scan(
+def test_pack_a_case_then_ship_and_receive_it_with_onescan(
     live_server: str, tmp_path: Path
 ) -> None:
-    api, _, gtin, serials = _batch_at_hub(live_server, "886")
+    api, _, gtin, serials = batch_at_hub(live_server, "886")
     hub_headers = {"X-API-Key": HUB_KEY}
     codes = [f"(01){gtin}(21){s}" for s in serials]
     received = api.post(
@@ -242,7 +169,7 @@ def test_pack_a_case_then_ship_and_receive_it_with_one_scan(
     _frames(
         packing, [label] + [gs1_datamatrix(element_hri(gtin, s, "CTZ9"), scale=6) for s in serials]
     )
-    packed = _scan(
+    packed = scan(
         ["--mode", "pack", "--source", str(packing), "--server", live_server,
          "--api-key", HUB_KEY, "--no-preview"],
         tmp_path / "hub.sqlite3",
@@ -253,22 +180,22 @@ def test_pack_a_case_then_ship_and_receive_it_with_one_scan(
 
     case_image = tmp_path / "case.png"
     cv2.imwrite(str(case_image), label)
-    shipped = _scan(
+    shipped = scan(
         ["--mode", "ship", "--destination", LOGINS["razi-pharmacy"].facility_gln,
          "--source", str(case_image), "--server", live_server, "--api-key", HUB_KEY,
          "--no-preview"],
         tmp_path / "hub.sqlite3",
     )  # fmt: skip
     assert shipped.returncode == 0, shipped.stderr
-    assert f"case {sscc}: 50 packs (50 ok)" in shipped.stdout, shipped.stdout
-    at_pharmacy = _scan(
+    pharmacy = LOGINS["razi-pharmacy"].facility_gln
+    assert f"ok       case {sscc}  shipped to GLN {pharmacy}: 50 packs (50 ok)\n" in shipped.stdout
+    at_pharmacy = scan(
         ["--mode", "receive", "--source", str(case_image), "--server", live_server,
          "--api-key", PHARMACY_KEY, "--no-preview"],
         tmp_path / "pharmacy.sqlite3",
     )  # fmt: skip
     assert at_pharmacy.returncode == 0, at_pharmacy.stderr
-    assert f"case {sscc}: 50 packs (50 ok)" in at_pharmacy.stdout, at_pharmacy.stdout
-    pharmacy = LOGINS["razi-pharmacy"].facility_gln
+    assert f"ok       case {sscc}  received: 50 packs (50 ok)\n" in at_pharmacy.stdout
     for serial in serials:
         pack = api.get(f"/api/packs/{gtin}/{serial}", headers={"X-API-Key": PHARMACY_KEY})
         assert pack.json()["holder"]["facility"]["gln"] == pharmacy

@@ -21,7 +21,7 @@ from app.packs.serials import new_serials
 from models.links import digital_link, element_hri
 from scanner.decoder import Decoded, decode
 from scanner.overlay import COLOURS, UNJUDGED, annotate, label_text
-from scanner.session import Feedback
+from scanner.results import Feedback
 from scanner.synthetic import frame_with, square_datamatrix
 from scanner.window import PreviewUnavailable, Window
 
