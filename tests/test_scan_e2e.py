@@ -199,3 +199,36 @@ def test_pack_a_case_then_ship_and_receive_it_with_onescan(
     for serial in serials:
         pack = api.get(f"/api/packs/{gtin}/{serial}", headers={"X-API-Key": PHARMACY_KEY})
         assert pack.json()["holder"]["facility"]["gln"] == pharmacy
+
+
+def test_a_scan_line_reads_as_the_pack_and_where_it_went(live_server: str, tmp_path: Path) -> None:
+    api, _, gtin, serials = batch_at_hub(live_server, "880")
+    hub_headers = {"X-API-Key": HUB_KEY}
+    received = api.post(
+        "/api/events",
+        json={"event_id": "5d0c7a8e-1111-4f6e-9a3e-2b1d7c9e0f02", "action": "receive",
+              "codes": [f"(01){gtin}(21){serials[0]}"]},
+        headers=hub_headers,
+    )  # fmt: skip
+    assert received.json()["summary"]["ok"] == 1
+    # What a GS1 DataMatrix scanner types: symbology identifier, element string, GS separators.
+    raw = f"]d201{gtin}17281231" + "10CTZ9\x1d" + f"21{serials[0]}"
+    mashhad = "6260009999567"  # the hub's sister site: its name is the hub's to see
+    shipped = scan(
+        ["--mode", "ship", "--destination", mashhad, "--source", "keyboard",
+         "--server", live_server, "--api-key", HUB_KEY, "--no-preview", "--no-sound"],
+        tmp_path / "hub.sqlite3", stdin=raw + "\n",
+    )  # fmt: skip
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout == (
+        f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  EXP 2028-12-31  shipped to"
+        f" Daru Pakhsh Mashhad Hub (GLN {mashhad})\n"
+    )
+    at_mashhad = scan(
+        ["--mode", "receive", "--source", "keyboard", "--server", live_server,
+         "--api-key", DEVICES[mashhad].api_key, "--no-preview", "--no-sound"],
+        tmp_path / "mashhad.sqlite3", stdin=raw + "\n",
+    )  # fmt: skip
+    assert at_mashhad.stdout == (
+        f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  EXP 2028-12-31  received\n"
+    )

@@ -192,14 +192,50 @@ def test_the_scan_command_runs_with_its_preview(
 def test_warnings_ring_once_and_refusals_twice(tmp_path: Path) -> None:
     pack = f"(01){GTIN}(21){new_serials(1)[0]}(10)L1"
     typed = f"{pack}\n{pack}\nnot a code\n"
-    rung = _scan(["--source", "keyboard", "--cooldown", "0"], tmp_path, input=typed)
+    rung = _scan(["--source", "keyboard"], tmp_path, input=typed)
     assert rung.exit_code == 0, rung.output
     lines = rung.stdout.splitlines()
     assert lines[0].startswith("queued ")  # ok and queued scans are silent
     assert lines[1].startswith("\awarning ")
     assert lines[2].startswith("\a\arefused ")
     assert rung.stdout.count("\a") == 3
-    quiet = _scan(["--source", "keyboard", "--cooldown", "0", "--no-sound"], tmp_path, input=typed)
+    quiet = _scan(["--source", "keyboard", "--no-sound"], tmp_path, input=typed)
     assert quiet.exit_code == 0, quiet.output
     assert "\a" not in quiet.stdout
     assert quiet.stdout.splitlines()[2].startswith("refused ")
+
+
+def test_an_immediately_repeated_scan_says_it_was_already_scanned(tmp_path: Path) -> None:
+    """A keyboard-wedge scanner's trigger pulled twice on the same pack: the second scan is seen
+    (and not counted again), however soon it follows the first."""
+    serial = new_serials(1)[0]
+    raw = f"]d201{GTIN}17281231" + "10L1\x1d" + f"21{serial}"
+    typed = _scan(["--source", "keyboard", "--no-sound"], tmp_path, input=f"{raw}\n{raw}\n")
+    assert typed.exit_code == 0, typed.output
+    pack = f"GTIN {GTIN}  SN {serial}  LOT L1  EXP 2028-12-31"
+    assert typed.stdout.splitlines() == [
+        f"queued   {pack}  offline — 1 queued",
+        f"warning  {pack}  already scanned (queued: offline — 1 queued); not counted again",
+    ]
+    assert "\x1d" not in typed.stdout
+
+
+def test_the_server_option_says_what_it_is_and_its_default() -> None:
+    for command in (["scan", "--help"], ["scan", "sync", "--help"]):
+        shown = " ".join(CliRunner().invoke(main, command).output.split())
+        assert (
+            "--server TEXT The DaruTrace server's URL (or DARUTRACE_SERVER). "
+            "[default: http://127.0.0.1:8000]"
+        ) in shown
+
+
+def test_a_missing_source_is_said_to_be_missing(tmp_path: Path) -> None:
+    for name in ("pack.png", "door.avi", "folder"):
+        missing = _scan(["--source", str(tmp_path / name), "--no-preview"], tmp_path)
+        assert missing.exit_code == 1
+        assert f"{tmp_path / name}: no such file or folder" in missing.output
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not a picture")
+    unreadable = _scan(["--source", str(not_an_image), "--no-preview"], tmp_path)
+    assert unreadable.exit_code == 1
+    assert f"{not_an_image} is not an image OpenCV can read" in unreadable.output
