@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from models.codes import ReadCode, read_code
+from scanner.sender import problem_detail
 
 Lookup = Callable[[str], str | None]  # a GTIN or GLN -> its name; raises when offline
 # What an accepted scan did, by action; {} is where the packs went.
@@ -87,8 +88,7 @@ def event_feedback(payload: dict[str, Any], status: int, body: Any, names: Names
     per pack in it that was not simply ok."""
     results = body.get("results") if isinstance(body, dict) else None
     if not results:  # the event itself was refused (invalid, say): every code with the reason
-        detail = body.get("detail") if isinstance(body, dict) else None
-        reason = str(detail or f"HTTP {status}")
+        reason = problem_detail(body, status)
         return [_feedback(code, "refused", reason, names) for code in payload.get("codes", [])]
     happened = _happened(payload, body, names)
     feedback = []

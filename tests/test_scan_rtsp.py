@@ -26,11 +26,10 @@ from models.codes import read_code
 from models.links import element_hri
 from scanner.capture import frames
 from scanner.decoder import decode
-from tests import test_scan_e2e
 from tests.helpers import DEVICES, LOGINS
-from tests.test_scan_e2e import _batch_at_hub
+from tests.scan_server import batch_at_hub, live_server
 
-live_server = test_scan_e2e.live_server  # the API served by `darutrace serve`, as a fixture
+__all__ = ["live_server"]  # the API served by `darutrace serve`, as a fixture
 
 DARUTRACE = str(Path(sys.executable).parent / "darutrace")
 HUB_KEY = DEVICES[LOGINS["darupakhsh"].facility_gln].api_key
@@ -195,7 +194,7 @@ def test_an_rtsp_stream_is_read_like_a_camera(rtsp_camera: RtspCamera) -> None:
 def test_receive_packs_from_an_rtsp_camera_with_the_real_server(
     rtsp_camera: RtspCamera, live_server: str, tmp_path: Path
 ) -> None:
-    api, maker, gtin, serials = _batch_at_hub(live_server, "886")
+    api, maker, gtin, serials = batch_at_hub(live_server, "886")
     url, log = rtsp_camera(gtin, "CTZ9", serials)
     received = subprocess.run(
         [DARUTRACE, "scan", "--mode", "receive", "--source", url, "--server", live_server,
