@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from models.codes import read_code
+from models.codes import GS1_DEFAULTS, ReaderConfig, read_code
 from scanner.modes import CASE_MODES, MODES
 from scanner.outbox import Outbox
 from scanner.sender import Post, sync
@@ -40,6 +40,7 @@ class ScanSession:
     clock: Callable[[], float] = time.monotonic
     online: bool = True
     product_name: ProductName | None = None
+    reader: ReaderConfig = GS1_DEFAULTS  # how damaged codes are read (DARUTRACE_GS_SUBSTITUTES)
     _names: dict[str, str] = field(default_factory=dict)
     _last_seen: dict[str, float] = field(default_factory=dict)
     _counted: set[str] = field(default_factory=set)
@@ -64,7 +65,7 @@ class ScanSession:
         return feedback
 
     def _scan(self, text: str) -> Feedback:
-        read = read_code(text)
+        read = read_code(text, self.reader)
         if not read.ok:
             return Feedback(text, "refused", f"cannot read the code: {read.error}")
         if read.sscc is not None and read.gtin is None:
