@@ -79,6 +79,7 @@ _DIGITS = {
     **{chr(0x06F0 + i): str(i) for i in range(10)},
     **{chr(0x0660 + i): str(i) for i in range(10)},
 }
+_PERSIAN_LETTERS = frozenset(_PERSIAN_KEYS) | frozenset(_PERSIAN_SHIFTED_KEYS)
 
 
 class CodeError(GS1DataError):
@@ -179,10 +180,10 @@ def _normalize(text: str, substitutes: tuple[str, ...], warnings: list[str]) -> 
         value = stripped
     if not value:
         raise CodeError("empty code")
-    if any(c in _DIGITS for c in value):
+    if not _DIGITS.keys().isdisjoint(value):
         value = "".join(_DIGITS.get(c, c) for c in value)
         warnings.append("converted Persian or Arabic-Indic digits to ASCII digits")
-    if any(c in _PERSIAN_KEYS or c in _PERSIAN_SHIFTED_KEYS for c in value):
+    if not _PERSIAN_LETTERS.isdisjoint(value):
         value = "".join(_PERSIAN_SHIFTED_KEYS.get(c, _PERSIAN_KEYS.get(c, c)) for c in value)
         warnings.append(
             "converted text typed on a Persian keyboard layout: set the scanner's computer to "

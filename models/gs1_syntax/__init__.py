@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from models.gs1_syntax.dictionary import AIS, AIEntry, ai_at, matches
-from models.gs1_syntax.linters import CHARSET_LINTERS, LINTERS
+from models.gs1_syntax.dictionary import AIS, AIEntry, Component, ai_at, matches
+from models.gs1_syntax.linters import CHARSET_LINTERS, LINTERS, Linter
 
 GS = "\x1d"
 Field = tuple[str, str]
@@ -47,6 +47,14 @@ def _noun(ai: str) -> str:
     return describe(ai)
 
 
+# Each component's linters, its character set's first (looked up once, not per value).
+_CHECKS: dict[Component, tuple[Linter, ...]] = {
+    component: (CHARSET_LINTERS[component.charset], *(LINTERS[x] for x in component.linters))
+    for entry in AIS.values()
+    for component in entry.components
+}
+
+
 def lint(entry: AIEntry, value: str) -> None:
     """Check one AI's value against its components and their linters."""
     ai = entry.ai
@@ -68,8 +76,7 @@ def lint(entry: AIEntry, value: str) -> None:
         part = value[position : position + length]
         if length < component.min:
             raise GS1DataError(f"{describe(ai)}: {value!r} is too short")
-        for linter in (CHARSET_LINTERS[component.charset], *map(LINTERS.__getitem__,
-                                                                component.linters)):  # fmt: skip
+        for linter in _CHECKS[component]:
             problem = linter(part)
             if problem:
                 shown = value if part == value else f"{part!r} in {value!r}"
@@ -131,6 +138,8 @@ def compose(fields: list[Field]) -> str:
 
 
 def _present(pattern: str, ais: set[str], itself: str) -> str | None:
+    if "n" not in pattern:
+        return pattern if pattern in ais and pattern != itself else None
     return next((ai for ai in sorted(ais) if ai != itself and matches(pattern, ai)), None)
 
 

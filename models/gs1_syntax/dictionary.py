@@ -5,10 +5,10 @@ AI's components and their linters, whether a separator must follow it, the AIs i
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 
 CHARSETS = frozenset("NXYZ")
 _COMPONENT = re.compile(r"^(\[)?([NXYZ])(\.\.)?(\d+)(\])?((?:,\w+)*)$")
@@ -116,9 +116,13 @@ def _entries(text: str) -> dict[str, AIEntry]:
     return table
 
 
-AIS: dict[str, AIEntry] = _entries(
-    resources.files(__package__).joinpath("gs1-syntax-dictionary.txt").read_text("utf-8")
-)
+def _read() -> str:
+    path = os.path.join(os.path.dirname(__file__), "gs1-syntax-dictionary.txt")
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
+AIS: dict[str, AIEntry] = _entries(_read())
 
 
 def ai_at(data: str) -> AIEntry | None:

@@ -8,9 +8,8 @@ without the GS1 Company Prefix register (the prefix's first digits are digits)."
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 Linter = Callable[[str], str | None]
 
@@ -104,6 +103,11 @@ def gcppos2(value: str) -> str | None:
     return _gcp(value[1:])
 
 
+def last_day(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
 def gs1_date(yymmdd: str, today: date | None = None) -> date:
     """A GS1 six-digit date: the century within -49 … +50 years of today; DD 00 is the month's
     last day. ValueError when it is no date."""
@@ -117,7 +121,7 @@ def gs1_date(yymmdd: str, today: date | None = None) -> date:
         full += 100
     month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
     if day == 0 and 1 <= month <= 12:
-        day = calendar.monthrange(full, month)[1]
+        day = last_day(full, month)
     return date(full, month, day)
 
 
@@ -131,7 +135,7 @@ def _date(value: str, length: int, day_zero: bool) -> str | None:
         if length == 8:
             year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
             if day == 0 and 1 <= month <= 12:
-                day = calendar.monthrange(year, month)[1]
+                day = last_day(year, month)
             date(year, month, day)
         else:
             gs1_date(value)
