@@ -18,6 +18,7 @@ from models.gs1_syntax import (
     parse_element_string,
 )
 from models.gs1_syntax.dictionary import AIS, KEY_PATHS
+from models.gs1_syntax.linters import CHARSET_LINTERS, LINTERS
 
 # test_ai_processAIdata: "^" is FNC1 (GS between fields).
 ELEMENT_STRINGS = [
@@ -240,3 +241,52 @@ def test_the_dictionary_is_read_whole() -> None:
     assert AIS["17"].components[0].linters == ("yymmd0",)
     assert ("01", "22", "10", "21") in KEY_PATHS and ("01", "10", "22") not in KEY_PATHS
     assert ("01", "235") in KEY_PATHS and ("01", "22", "235") not in KEY_PATHS
+
+
+# The linters' own unit tests (src/c-lib/syntax/lint_*.c), the cases over values a component
+# can hold (its character set checked first).
+LINTER_CASES = [
+    ("csumalpha", "22", True),
+    ("csumalpha", "33", False),
+    ("csumalpha", "!22", True),
+    ("csumalpha", "1987654Ad4X4bL5ttr2310c2K", True),
+    ("csumalpha", "1987654Ad4X4bL5ttr2310cXK", False),
+    ("csumalpha", "12345678901234567890123NT", True),
+    ("csumalpha", "12345_abcdefghijklmN3", True),
+    ("iban", "FR7630006000011234567890189", True),
+    ("iban", "MU43BOMM0101123456789101000MUR", True),
+    ("iban", "BE71096123456769", True),
+    ("iban", "BE71096123456760", False),
+    ("yymmd0", "200131", True),
+    ("yymmd0", "200100", True),
+    ("yymmd0", "200230", False),
+    ("yymmdd", "200100", False),
+    ("yymmdd", "990606", True),
+    ("iso3166", "004", True),
+    ("iso3166", "999", False),
+    ("iso3166", "003", False),
+    ("iso3166999", "999", True),
+    ("iso4217", "978", True),
+    ("iso4217", "005", False),
+    ("iso3166alpha2", "AD", True),
+    ("iso3166alpha2", "AH", False),
+    ("pieceoftotal", "0203", True),
+    ("pieceoftotal", "0302", False),
+    ("pieceoftotal", "0003", False),
+    ("posinseqslash", "9/10", True),
+    ("posinseqslash", "10/9", False),
+    ("posinseqslash", "01/9", False),
+    ("cset64", "12=", True),
+    ("cset64", "123=", False),
+    ("pcenc", "ABC%20", True),
+    ("pcenc", "%fg", False),
+    ("latitude", "1800000000", True),
+    ("latitude", "1800000001", False),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "valid"), LINTER_CASES)
+def test_linters_as_the_syntax_engine_defines_them(name: str, value: str, valid: bool) -> None:
+    linter = CHARSET_LINTERS["Z"] if name == "cset64" else LINTERS[name]
+    problem = linter(value)
+    assert (problem is None) == valid, problem

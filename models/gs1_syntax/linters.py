@@ -1,13 +1,15 @@
 """The GS1 Barcode Syntax Tests ("linters") the dictionary names, written from their published
 definitions: each takes a component's value and returns what is wrong with it, or None.
 
-Linters that check a value against a code list GS1 does not publish with the dictionary (ISO 3166
-country codes, ISO 4217 currencies, UN/ECE package types, coupon layouts) check its form only
-(length and characters, already checked by the component); `gcppos1/2` check what can be checked
-without the GS1 Company Prefix register (the prefix's first digits are digits)."""
+Country and currency codes are checked against the ISO 3166 and ISO 4217 lists of pycountry
+(loaded on first use). Linters over lists GS1 does not publish with the dictionary (UN/ECE package
+types, coupon layouts) check the form only (length and characters, checked by the component);
+`gcppos1/2` check what can be checked without the GS1 Company Prefix register (the prefix's first
+digits are digits)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -204,8 +206,28 @@ _IBAN_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 def _iban(value: str) -> str | None:
     if len(value) <= 4 or not set(value) <= _IBAN_CHARS or not value[:2].isalpha():
         return "is not an IBAN"
+    if value[:2] not in _iso_codes("alpha2"):
+        return "does not begin with an ISO 3166 country code"
     digits = "".join(str(int(c, 36)) for c in value[4:] + value[:4])
     return None if int(digits) % 97 == 1 else "has a wrong IBAN checksum"
+
+
+@functools.cache
+def _iso_codes(kind: str) -> frozenset[str]:
+    import pycountry  # its lists load in milliseconds, but only codes with country data need them
+
+    if kind == "numeric":
+        return frozenset(c.numeric for c in pycountry.countries)
+    if kind == "alpha2":
+        return frozenset(c.alpha_2 for c in pycountry.countries)
+    return frozenset(c.numeric for c in pycountry.currencies)
+
+
+def _in_list(kind: str, name: str, also: frozenset[str] = frozenset()) -> Linter:
+    def lint(value: str) -> str | None:
+        return None if value in also or value in _iso_codes(kind) else f"is not {name}"
+
+    return lint
 
 
 def _form_only(value: str) -> str | None:
@@ -245,11 +267,11 @@ LINTERS: dict[str, Linter] = {
     "posinseqslash": _posinseqslash,
     "pcenc": _pcenc,
     "iban": _iban,
+    "iso3166": _in_list("numeric", "an ISO 3166 country code"),
+    "iso3166999": _in_list("numeric", "an ISO 3166 country code or 999", frozenset({"999"})),
+    "iso3166alpha2": _in_list("alpha2", "an ISO 3166 alpha-2 country code"),
+    "iso4217": _in_list("currency", "an ISO 4217 currency code"),
     # Code lists not published with the dictionary: the form is checked, not the list.
-    "iso3166": _form_only,
-    "iso3166999": _form_only,
-    "iso3166alpha2": _form_only,
-    "iso4217": _form_only,
     "packagetype": _form_only,
     "couponcode": _form_only,
     "couponposoffer": _form_only,
