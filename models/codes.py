@@ -23,17 +23,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from models.gs1 import InvalidKey, normalize_gtin, validate_gln, validate_sscc
+from models.gs1 import InvalidKey, normalize_gtin, validate_sscc
 from models.gs1_syntax import (
     GS,
     Field,
     GS1DataError,
     check_associations,
-    compose,
+    lint,
     parse_bracketed,
     parse_element_string,
 )
-from models.gs1_syntax.dictionary import AIS, ai_at
+from models.gs1_syntax.dictionary import AIS, AIEntry, ai_at
 from models.gs1_syntax.digital_link import is_digital_link, parse_digital_link
 from models.gs1_syntax.linters import gs1_date
 
@@ -306,7 +306,7 @@ def _readings(rest: str) -> list[list[Field]]:
     found: list[list[Field]] = []
     lengths = entry.lengths if entry.separator else (entry.max_length,)
     for length in lengths:
-        if length > len(value) or not _lints(entry.ai, value[:length]):
+        if length > len(value) or not _lints(entry, value[:length]):
             continue
         for tail in _readings(value[length:]):
             found.append([(entry.ai, value[:length]), *tail])
@@ -315,9 +315,9 @@ def _readings(rest: str) -> list[list[Field]]:
     return found
 
 
-def _lints(ai: str, value: str) -> bool:
+def _lints(entry: AIEntry, value: str) -> bool:
     try:
-        parse_element_string(compose([(ai, value)]))
+        lint(entry, value)
     except GS1DataError:
         return False
     return True
@@ -357,7 +357,7 @@ def _take(result: ReadCode, fields: list[Field]) -> None:
             result.kind, result.identifies = "case", f"a case (SSCC {result.sscc})"
     for location_ai in _LOCATION_AIS:
         if location_ai in ais:
-            result.gln = validate_gln(ais[location_ai])
+            result.gln = ais[location_ai]  # its check digit checked by the csum linter
             if result.kind is None:
                 result.kind = "location"
                 result.identifies = f"a location (GLN {result.gln}, AI {location_ai})"

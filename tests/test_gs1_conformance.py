@@ -11,6 +11,7 @@ import pytest
 from models.codes import read_code
 from models.gs1_syntax import (
     GS,
+    NAMES,
     GS1DataError,
     check_associations,
     compose,
@@ -236,6 +237,7 @@ def test_digital_links_as_the_syntax_engine_reads_them(uri: str, element_string:
 
 def test_the_dictionary_is_read_whole() -> None:
     assert len(AIS) > 500  # ranges such as 3100-3105 and 91-99 expanded
+    assert NAMES.keys() <= AIS.keys()
     assert {"7230", "8030", "4300", "4333", "8111", "7040", "8200", "717"} <= AIS.keys()
     assert not AIS["01"].separator and AIS["21"].separator
     assert AIS["17"].components[0].linters == ("yymmd0",)

@@ -24,9 +24,6 @@ NAMES = {
 _ARTICLED = {"00": "an SSCC", "01": "a GTIN", "21": "a serial", "10": "a lot",
              "17": "an expiry date", "8006": "an ITIP"}  # fmt: skip
 
-for _ai in NAMES:  # a name for an AI the dictionary does not know would be a typo here
-    assert _ai in AIS, _ai
-
 
 class GS1DataError(ValueError):
     """The data breaks the GS1 syntax; the message says where and how."""
