@@ -11,7 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from app.security.config import SecuritySettings
-from models.codes import ReaderConfig
+from models.reader_config import ReaderConfig
 
 _SERVER_URL = "server-url"
 

@@ -17,8 +17,7 @@ GSRN, internal AIs alone, …) reads as ok, with its `kind` and what it `identif
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -36,27 +35,20 @@ from models.gs1_syntax import (
 from models.gs1_syntax.dictionary import AIS, AIEntry, ai_at
 from models.gs1_syntax.digital_link import is_digital_link, parse_digital_link
 from models.gs1_syntax.linters import gs1_date
+from models.reader_config import GS1_DEFAULTS, ReaderConfig
 
-DEFAULT_GS_SUBSTITUTES = ("<GS>", "^", "|", "~")
+__all__ = [
+    "GS",
+    "GS1_DEFAULTS",
+    "AmbiguousCode",
+    "CodeError",
+    "PackCode",
+    "ReadCode",
+    "ReaderConfig",
+    "parse_pack_code",
+    "read_code",
+]
 
-
-@dataclass(frozen=True)
-class ReaderConfig:
-    """How this installation reads damaged codes: what keyboard-wedge scanners send instead of
-    the GS separator."""
-
-    gs_substitutes: tuple[str, ...] = DEFAULT_GS_SUBSTITUTES
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ReaderConfig:
-        """DARUTRACE_GS_SUBSTITUTES: space-separated (set but empty: none)."""
-        raw = (os.environ if environ is None else environ).get("DARUTRACE_GS_SUBSTITUTES")
-        if raw is None:
-            return cls()
-        return cls(gs_substitutes=tuple(raw.split()))
-
-
-GS1_DEFAULTS = ReaderConfig()
 
 # Persian (ISIRI 9147) keyboard: the character each key gives, unshifted and shifted, mapped back
 # to the Latin character the scanner meant to type on a US layout.
