@@ -26,11 +26,14 @@ _GCP_MIN_LENGTH = 4
 
 def check_digit(payload: str) -> int:
     """The GS1 mod-10 check digit of a numeric payload (weights 3, 1, … from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
+    backwards = payload[::-1]
+    total = 3 * sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2]))
     return (10 - total % 10) % 10
 
 
 def _bad_char(value: str, allowed: frozenset[str], name: str) -> str | None:
+    if allowed.issuperset(value):
+        return None
     for position, char in enumerate(value):
         if char not in allowed:
             return f"has {char!r} at position {position + 1}, not a {name} character"
