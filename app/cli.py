@@ -292,14 +292,14 @@ def code_group() -> None:
 def code_parse(text: str) -> None:
     """Read TEXT (or, with `-`, one code per line from standard input) and print one JSON
     object per code. Works without a database."""
-    from models.codes import read_code, set_gs_substitutes
+    from models.codes import ReaderConfig, read_code
     from scanner import keyboard
 
     lines = keyboard.codes(sys.stdin) if text == "-" else [text]
-    set_gs_substitutes(Settings.from_env().gs_substitutes)
+    config = ReaderConfig.from_environment()
     failed = False
     for line in lines:
-        result = read_code(line)
+        result = read_code(line, config)
         failed |= not result.ok
         _print_json(result.as_dict())
     sys.exit(1 if failed else 0)
@@ -422,6 +422,7 @@ def scan_group(
     """Scan packs from a camera, video, stream, images or a keyboard-wedge scanner: every scan
     is queued in the outbox first, so an outage never stops the scanning. Subcommands: decode,
     status, sync."""
+    from models.codes import ReaderConfig
     from scanner import keyboard
     from scanner.capture import SourceError, frames
     from scanner.decoder import decoder_for
@@ -450,6 +451,7 @@ def scan_group(
         session = ScanSession(
             mode, _outbox(), http_post(client), fingerprint(api_key), verify=http_verify(client),
             destination_gln=destination, cooldown=cooldown, names=names,
+            reader=ReaderConfig.from_environment(),
         )  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -539,16 +541,21 @@ def scan_decode(files: tuple[str, ...]) -> None:
     import cv2
     import numpy as np
 
-    from models.codes import read_code
+    from models.codes import ReaderConfig, read_code
     from scanner.decoder import decode
 
+    config = ReaderConfig.from_environment()
     for file in files:
         image = cv2.imread(file, cv2.IMREAD_GRAYSCALE)
         if image is None:
             _print_json({"file": file, "codes": [], "error": "not an image OpenCV can read"})
             continue
         codes = [
-            {"text": d.text, "symbology": d.symbology, "parsed": read_code(d.text).as_dict()}
+            {
+                "text": d.text,
+                "symbology": d.symbology,
+                "parsed": read_code(d.text, config).as_dict(),
+            }
             for d in decode(image.astype(np.uint8))
         ]
         _print_json({"file": file, "codes": codes})
@@ -570,6 +577,7 @@ def scan_sync(server: str, api_key: str) -> None:
     counted once however often it is sent."""
     from collections import Counter
 
+    from models.codes import ReaderConfig
     from scanner.outbox import fingerprint
     from scanner.results import Names, event_feedback
     from scanner.sender import (
@@ -584,6 +592,7 @@ def scan_sync(server: str, api_key: str) -> None:
 
     client = http_client(server, api_key)
     names = Names(http_product_name(client), http_site_names(client))
+    reader = ReaderConfig.from_environment()
     outbox, key_id = _outbox(), fingerprint(api_key)
     try:
         owner = _key_owner(client, outbox, key_id)
@@ -596,7 +605,7 @@ def scan_sync(server: str, api_key: str) -> None:
     outcomes = Counter[str]()
 
     def tell(event: Queued, status: int, body: Any) -> None:
-        for feedback in event_feedback(event.payload, status, body, names):
+        for feedback in event_feedback(event.payload, status, body, names, reader):
             outcomes[feedback.outcome] += 1
             click.echo(feedback.line())
 

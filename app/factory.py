@@ -48,7 +48,6 @@ from app.settings import Settings
 from app.state import AppState, app_state
 from app.trace.routes import TraceController
 from app.users.routes import UserController
-from models.codes import set_gs_substitutes
 
 SWAGGER_ASSETS = "/schema/assets"
 
@@ -69,7 +68,6 @@ async def running(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, db: Database) -> Litestar:
     """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
-    set_gs_substitutes(settings.gs_substitutes)
     state = AppState(
         settings=settings,
         db=db,

@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from app.security.config import SecuritySettings
+from models.reader_config import ReaderConfig
 
 _SERVER_URL = "server-url"
 
@@ -30,7 +31,7 @@ class Settings:
     jwt_secret_override: str | None
     auth_cache_seconds: float = 10.0
     resolver_url: str = ""
-    gs_substitutes: tuple[str, ...] = ("<GS>", "^", "|", "~")
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -79,7 +80,7 @@ class Settings:
             jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
             auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
             resolver_url=_env("RESOLVER_URL", ""),
-            gs_substitutes=tuple(_env("GS_SUBSTITUTES", "<GS> ^ | ~").split()),
+            reader=ReaderConfig.from_environment(),
             security=SecuritySettings.from_env(),
         )
 

@@ -1,45 +1,54 @@
 """Reading GS1 codes as they arrive from scanners, phones and keyboards.
 
 Accepted forms: element strings with GS (0x1D) separators, with or without a symbology identifier
-(`]d2`, `]Q3`, `]C1`, `]e0`, …); the bracketed human-readable form `(01)…(21)…`; GS1 Digital
-Link URIs (any host and path prefix); a bare GTIN, SSCC or GLN.
+(after `]d2`, `]Q3`, `]C1`, `]e0`, `]J1` only an element string); the bracketed human-readable
+form `(01)…(21)…`; GS1 Digital Link URIs (any host and path prefix, the old convenience alphas
+such as `/gtin/` included); a bare GTIN or SSCC.
 
 Damaged input common at pharmacy counters is repaired, and every repair is reported as a
 warning: surrounding whitespace and line ends, Persian or Arabic-Indic digits, text typed on a
-Persian keyboard layout, GS sent as a substitute (`^`, `|`, `~`, `<GS>`), and lost GS separators
-when only one reading is possible (or only one is known to the register).
+Persian keyboard layout, GS sent as a substitute (`^`, `|`, `~`, `<GS>`, per ReaderConfig), and
+lost GS separators when only one reading is possible (or only one is known to the register).
 
-Validation follows the GS1 General Specifications: check digits, AI lengths and character sets
-(via biip's AI table), dates (YYMMDD, DD = 00 meaning the month's last day), duplicate AIs with
-different values, and the pack's AI pairs (a serial or a lot needs a GTIN)."""
+Validation is the GS1 Barcode Syntax Dictionary's (models.gs1_syntax): every AI's format and
+linters (check digits, dates with DD 00 meaning the month's last day, …), repeats, and the
+`req=`/`ex=` rules between AIs. Well-formed GS1 data that is no pack, case or place (a GDTI, a
+GSRN, internal AIs alone, …) reads as ok, with its `kind` and what it `identifies`."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import biip
-from biip.gs1_application_identifiers import GS1ApplicationIdentifier
-from biip.gs1_messages import GS1Message
+from models.gs1 import InvalidKey, normalize_gtin, validate_sscc
+from models.gs1_syntax import (
+    GS,
+    Field,
+    GS1DataError,
+    check_associations,
+    lint,
+    parse_bracketed,
+    parse_element_string,
+)
+from models.gs1_syntax.dictionary import AIS, AIEntry, ai_at
+from models.gs1_syntax.digital_link import is_digital_link, parse_digital_link
+from models.gs1_syntax.linters import gs1_date
+from models.reader_config import GS1_DEFAULTS, ReaderConfig
 
-from models.gs1 import InvalidKey, normalize_gtin, validate_gln, validate_sscc
+__all__ = [
+    "GS",
+    "GS1_DEFAULTS",
+    "AmbiguousCode",
+    "CodeError",
+    "PackCode",
+    "ReadCode",
+    "ReaderConfig",
+    "parse_pack_code",
+    "read_code",
+]
 
-GS = "\x1d"
-DEFAULT_GS_SUBSTITUTES = ("<GS>", "^", "|", "~")
-# What this installation reads as GS when no list is passed (DARUTRACE_GS_SUBSTITUTES).
-_gs_substitutes: tuple[str, ...] = DEFAULT_GS_SUBSTITUTES
-
-
-def set_gs_substitutes(values: Iterable[str]) -> None:
-    global _gs_substitutes
-    _gs_substitutes = tuple(v for v in values if v)
-
-
-SYMBOLOGY_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
-_MAX_READINGS = 64
 
 # Persian (ISIRI 9147) keyboard: the character each key gives, unshifted and shifted, mapped back
 # to the Latin character the scanner meant to type on a US layout.
@@ -62,9 +71,10 @@ _DIGITS = {
     **{chr(0x06F0 + i): str(i) for i in range(10)},
     **{chr(0x0660 + i): str(i) for i in range(10)},
 }
+_PERSIAN_LETTERS = frozenset(_PERSIAN_KEYS) | frozenset(_PERSIAN_SHIFTED_KEYS)
 
 
-class CodeError(ValueError):
+class CodeError(GS1DataError):
     """The code cannot be read; the message says which part is wrong and how."""
 
 
@@ -80,7 +90,10 @@ class ReadCode:
 
     input: str
     ok: bool = False
-    kind: str | None = None  # pack | case | product | location
+    # pack | case | product | location, or GS1 data that identifies none of them: document,
+    # returnable asset, individual asset, service relation, coupon, … internal, other
+    kind: str | None = None
+    identifies: str | None = None  # the kind in words: "a GDTI (253) document identifier"
     gtin: str | None = None
     serial: str | None = None
     lot: str | None = None
@@ -98,6 +111,7 @@ class ReadCode:
             "input": self.input,
             "ok": self.ok,
             "kind": self.kind,
+            "identifies": self.identifies,
             "gtin": self.gtin,
             "serial": self.serial,
             "lot": self.lot,
@@ -123,34 +137,30 @@ KnownToRegister = Callable[[dict[str, str]], bool]
 
 
 def read_code(
-    text: str,
-    *,
-    gs_substitutes: Iterable[str] | None = None,
-    known: KnownToRegister | None = None,
+    text: str, config: ReaderConfig = GS1_DEFAULTS, *, known: KnownToRegister | None = None
 ) -> ReadCode:
     """Read one scanned code; never raises: a code that cannot be read has `ok` False and an
     `error` a person can act on."""
     result = ReadCode(input=text)
     try:
-        substitutes = _gs_substitutes if gs_substitutes is None else tuple(gs_substitutes)
-        normalized = _normalize(text, substitutes, result.warnings)
-        _read_into(result, normalized, known)
+        normalized = _normalize(text, config.gs_substitutes, result.warnings)
+        _take(result, _fields(normalized, result.warnings, known))
         result.ok = True
     except AmbiguousCode as exc:
         result.error = str(exc)
         result.candidates = exc.readings
-    except CodeError as exc:
+    except GS1DataError as exc:
         result.error = str(exc)
     return result
 
 
-def parse_pack_code(text: str) -> PackCode:
+def parse_pack_code(text: str, config: ReaderConfig = GS1_DEFAULTS) -> PackCode:
     """The pack identifiers in a code, or CodeError (for the event and verification paths)."""
-    result = read_code(text)
+    result = read_code(text, config)
     if not result.ok:
         raise CodeError(result.error or "unreadable code")
     if result.gtin is None:
-        raise CodeError(f"no GTIN (AI 01) in the code; it identifies a {result.kind}")
+        raise CodeError(f"no GTIN (AI 01) in the code; it is {result.identifies}")
     return PackCode(result.gtin, result.serial, result.lot, result.expiry)
 
 
@@ -162,10 +172,10 @@ def _normalize(text: str, substitutes: tuple[str, ...], warnings: list[str]) -> 
         value = stripped
     if not value:
         raise CodeError("empty code")
-    if any(c in _DIGITS for c in value):
+    if not _DIGITS.keys().isdisjoint(value):
         value = "".join(_DIGITS.get(c, c) for c in value)
         warnings.append("converted Persian or Arabic-Indic digits to ASCII digits")
-    if any(c in _PERSIAN_KEYS or c in _PERSIAN_SHIFTED_KEYS for c in value):
+    if not _PERSIAN_LETTERS.isdisjoint(value):
         value = "".join(_PERSIAN_SHIFTED_KEYS.get(c, _PERSIAN_KEYS.get(c, c)) for c in value)
         warnings.append(
             "converted text typed on a Persian keyboard layout: set the scanner's computer to "
@@ -182,80 +192,39 @@ def _normalize(text: str, substitutes: tuple[str, ...], warnings: list[str]) -> 
     return value
 
 
-def _read_into(result: ReadCode, value: str, known: KnownToRegister | None) -> None:
-    symbology = SYMBOLOGY_ID.match(value)
-    body = value[symbology.end() :] if symbology else value
-    if body.lower().startswith(("http://", "https://")):
-        _take(result, _digital_link(body))
-    elif body.startswith("("):
-        _take(result, _hri(body))
-    elif body.isdigit() and GS not in body and len(body) in (8, 12, 13, 14, 18):
-        _bare_key(result, body)
-    else:
-        _take(result, _element_string(body, result.warnings, known))
+# Symbology identifiers (ISO/IEC 15424) of symbols that carry GS1 AI data: GS1-128, GS1 DataBar
+# and composites, GS1 DataMatrix, GS1 QR Code, GS1 DotCode. What follows is an element string.
+_GS1_SYMBOLOGIES = frozenset({"]C1", "]e0", "]d2", "]Q3", "]J1"})
+_BARE_KEY_LENGTHS = frozenset({8, 12, 13, 14, 18})
 
 
-def _bare_key(result: ReadCode, digits: str) -> None:
+def _fields(value: str, warnings: list[str], known: KnownToRegister | None) -> list[Field]:
+    symbology = value[:3] if value.startswith("]") and len(value) >= 3 else ""
+    body = value[len(symbology) :]
+    if symbology in _GS1_SYMBOLOGIES:
+        return _element_string(body, warnings, known)
+    if is_digital_link(body):
+        return parse_digital_link(body)
+    if body.startswith("("):
+        return parse_bracketed(body)
+    if body.isdigit() and len(body) in _BARE_KEY_LENGTHS:
+        return [_bare_key(body)]
+    return _element_string(body, warnings, known)
+
+
+def _bare_key(digits: str) -> Field:
+    """A GTIN (EAN/UPC, ITF-14) or an SSCC as printed under a linear barcode, with no AI."""
     try:
         if len(digits) == 18:
-            result.sscc, result.kind = validate_sscc(digits), "case"
-            result.ais["00"] = digits
-        else:
-            result.gtin, result.kind = normalize_gtin(digits), "product"
-            result.ais["01"] = result.gtin
+            return ("00", validate_sscc(digits))
+        return ("01", normalize_gtin(digits))
     except InvalidKey as exc:
         raise CodeError(str(exc)) from exc
 
 
-def _digital_link(uri: str) -> GS1Message:
-    try:
-        parsed = biip.parse(uri)
-    except ValueError as exc:  # urllib's own errors (a bracket that opens no IPv6 host, …)
-        raise CodeError(f"not a GS1 Digital Link URI: {exc}") from exc
-    if parsed.gs1_digital_link_uri is None:
-        raise CodeError(f"not a GS1 Digital Link URI: {parsed.gs1_digital_link_uri_error}")
-    return parsed.gs1_digital_link_uri.as_gs1_message()
-
-
-_BRACKETED_AI = re.compile(r"\((\d{2,4})\)")
-
-
-def _hri(text: str) -> GS1Message:
-    """The bracketed form. A field starts at each `(AI)` of a known AI; any other bracket is
-    part of a value (CSET 82 has `(` and `)`), where biip's reader would drop the rest."""
-    starts = [m for m in _BRACKETED_AI.finditer(text) if _known_ai(m.group(1))]
-    if not starts or starts[0].start() != 0:
-        raise CodeError(f"not a bracketed element string: {text!r} must begin with an AI, as (01)")
-    fields = []
-    for match, following in zip(starts, [*starts[1:], None], strict=True):
-        value = text[match.end() : following.start() if following else len(text)]
-        ai = match.group(1)
-        try:
-            alone = GS1Message.parse(ai + value)  # the field alone: its length and format
-        except biip.ParseError as exc:
-            raise CodeError(_explain(exc)) from exc
-        if len(alone.element_strings) != 1:
-            raise CodeError(f"AI ({ai}): {value!r} is longer than the AI's fixed length")
-        fields.append((ai, value))
-    try:
-        return GS1Message.parse(_compose(fields))
-    except biip.ParseError as exc:
-        raise CodeError(_explain(exc)) from exc
-
-
-def _known_ai(digits: str) -> bool:
-    try:
-        return GS1ApplicationIdentifier.extract(digits).ai == digits
-    except biip.ParseError:
-        return False
-
-
-def _element_string(body: str, warnings: list[str], known: KnownToRegister | None) -> GS1Message:
+def _element_string(body: str, warnings: list[str], known: KnownToRegister | None) -> list[Field]:
     if GS in body:
-        try:
-            return GS1Message.parse(body)
-        except biip.ParseError as exc:
-            raise CodeError(_explain(exc)) from exc
+        return parse_element_string(body)
     return _without_separators(body, warnings, known)
 
 
@@ -265,19 +234,20 @@ PACK_AIS = frozenset({"01", "10", "11", "17", "21", "710", "711", "712", "713", 
 
 def _without_separators(
     body: str, warnings: list[str], known: KnownToRegister | None
-) -> GS1Message:
+) -> list[Field]:
     """No GS in the string. Usually none was needed (the variable-length field is last) and
     the plain reading stands. When that reading is invalid, or is a product code without the
     serial a pack carries, the scanner probably lost the separators (a lot then swallows the
     serial behind it): look for the readings with a serial made of pack AIs; the register
     decides between several; a reading still ambiguous is an error, never a guess."""
+    plain: list[Field] | None
     try:
-        plain: GS1Message | None = GS1Message.parse(body)
-    except biip.ParseError as exc:
-        plain, plain_error = None, _explain(exc)
+        plain = parse_element_string(body)
+    except GS1DataError as exc:
+        plain, plain_error = None, str(exc)
     if plain is not None:
-        ais = {element.ai.ai for element in plain.element_strings}
-        plain_known = known is None or known({e.ai.ai: e.value for e in plain.element_strings})
+        ais = {ai for ai, _ in plain}
+        plain_known = known is None or known(dict(plain))
         if ("21" in ais or "01" not in ais or not _splittable(plain)) and plain_known:
             return plain
     readings = [
@@ -285,7 +255,7 @@ def _without_separators(
         for reading in _readings(body)
         if {ai for ai, _ in reading} <= PACK_AIS
         and any(ai == "21" for ai, _ in reading)
-        and _valid(reading)
+        and len({ai for ai, _ in reading}) == len(reading)
     ]
     if known is not None and len(readings) > 1:
         registered = [r for r in readings if known(dict(r))]
@@ -306,138 +276,93 @@ def _without_separators(
             [dict(reading) for reading in readings],
         )
     warnings.append("restored GS separators the scanner did not transmit")
-    return GS1Message.parse(_compose(readings[0]))
+    return readings[0]
 
 
-def _splittable(message: GS1Message) -> bool:
+def _splittable(fields: list[Field]) -> bool:
     """Could a variable-length value hide a serial behind a lost separator?"""
-    return any(
-        "21" in element.value for element in message.element_strings if _variable(element.ai.ai)
-    )
+    return any("21" in value for ai, value in fields if AIS[ai].separator)
 
 
-_DATE_AIS = {"11": "production date", "13": "packaging date", "15": "best-before date",
-              "16": "sell-by date", "17": "expiry date"}  # fmt: skip
-_PATTERN_FAILURE = re.compile(r"Failed to match '(\d+)(.*)' with GS1 AI \((\d+)\)")
+_MAX_READINGS = 64
 
 
-def _explain(error: biip.ParseError) -> str:
-    """biip's message, said in terms of the field when it is a malformed value."""
-    failure = _PATTERN_FAILURE.search(str(error))
-    if failure is None:
-        return str(error)
-    ai = failure.group(3)
-    value = (failure.group(1) + failure.group(2))[len(ai) :]
-    if ai in _DATE_AIS:
-        return f"AI ({ai}) {_DATE_AIS[ai]} {value!r} is not a date in YYMMDD form (DD may be 00)"
-    spec = GS1ApplicationIdentifier.extract(ai)
-    return f"AI ({ai}) {spec.description}: {value!r} does not match its format {spec.format}"
-
-
-def _compose(reading: list[tuple[str, str]]) -> str:
-    parts = []
-    for index, (ai, value) in enumerate(reading):
-        parts.append(ai + value)
-        if _variable(ai) and index < len(reading) - 1:
-            parts.append(GS)
-    return "".join(parts)
-
-
-def _variable(ai: str) -> bool:
-    return bool(GS1ApplicationIdentifier.extract(ai).separator_required)
-
-
-def _readings(rest: str) -> list[list[tuple[str, str]]]:
+def _readings(rest: str) -> list[list[Field]]:
+    """Every way to cut `rest` into valid fields, as if no separator had been transmitted."""
     if not rest:
         return [[]]
-    try:
-        ai = GS1ApplicationIdentifier.extract(rest)
-    except biip.ParseError:
+    entry = ai_at(rest)
+    if entry is None:
         return []
-    value = rest[len(ai.ai) :]
-    pattern = re.compile(ai.pattern)
-    found: list[list[tuple[str, str]]] = []
-    lengths = range(len(value), 0, -1) if ai.separator_required else _fixed_lengths(ai)
+    value = rest[len(entry.ai) :]
+    found: list[list[Field]] = []
+    lengths = entry.lengths if entry.separator else (entry.max_length,)
     for length in lengths:
-        if not pattern.match(ai.ai + value[:length]):
+        if length > len(value) or not _lints(entry, value[:length]):
             continue
         for tail in _readings(value[length:]):
-            found.append([(ai.ai, value[:length]), *tail])
+            found.append([(entry.ai, value[:length]), *tail])
             if len(found) >= _MAX_READINGS:
                 return found
     return found
 
 
-def _fixed_lengths(ai: GS1ApplicationIdentifier) -> list[int]:
-    digits = re.findall(r"N(\d+)$", ai.format)
-    return [int(digits[0])] if digits else []
-
-
-def _valid(reading: list[tuple[str, str]]) -> bool:
-    ais = [ai for ai, _ in reading]
-    if len(set(ais)) != len(ais):
-        return False
+def _lints(entry: AIEntry, value: str) -> bool:
     try:
-        message = GS1Message.parse(_compose(reading))
-    except biip.ParseError:
+        lint(entry, value)
+    except GS1DataError:
         return False
-    return all(not _key_error(element) for element in message.element_strings)
+    return True
 
 
-def _key_error(element: Any) -> str | None:
-    for name in ("gtin_error", "sscc_error", "gln_error"):
-        if getattr(element, name, None):
-            return str(getattr(element, name))
-    return None
+# GS1 data that identifies no pack, case or place: what it is, by the key it holds.
+_OTHER_KINDS = (
+    ("253", "document", "a GDTI (253) document identifier"),
+    ("8003", "returnable asset", "a GRAI (8003) returnable asset identifier"),
+    ("8004", "individual asset", "a GIAI (8004) individual asset identifier"),
+    ("8017", "service relation", "a GSRN (8017) service provider number"),
+    ("8018", "service relation", "a GSRN (8018) service recipient number"),
+    ("255", "coupon", "a GCN (255) coupon number"),
+    ("401", "consignment", "a GINC (401) consignment number"),
+    ("402", "shipment", "a GSIN (402) shipment number"),
+    ("8006", "trade item piece", "an ITIP (8006) piece of a trade item"),
+    ("8010", "component", "a CPID (8010) component or part identifier"),
+    ("8013", "model", "a GMN (8013) model number"),
+)
+_LOCATION_AIS = ("414", "417", "410", "411", "412", "413", "415", "416")
 
 
-# From the GS1 General Specifications' rules for AI combinations (the part that concerns the
-# codes on medicines and their cases): AIs that may not appear together, and AIs that need another.
-_EXCLUDED_PAIRS = (("01", "02"), ("01", "37"), ("01", "255"), ("21", "235"))
-_REQUIRED = {
-    "21": ("01", "a serial (AI 21) needs a GTIN (AI 01)"),
-    "10": ("01", "a lot (AI 10) needs a GTIN (AI 01 or 02)"),
-    "17": ("01", "an expiry date (AI 17) needs a GTIN (AI 01 or 02)"),
-    "02": ("00", "a contained-trade-item GTIN (AI 02) needs an SSCC (AI 00)"),
-    "37": ("02", "a count of trade items (AI 37) needs AI 02"),
-}
-
-
-def _check_pairs(ais: dict[str, str]) -> None:
-    for first, second in _EXCLUDED_PAIRS:
-        if first in ais and second in ais:
-            raise CodeError(f"AI ({first}) and AI ({second}) may not appear in the same code")
-    for ai, (needs, message) in _REQUIRED.items():
-        alternatives = {needs, "02"} if needs == "01" else {needs}
-        if ai in ais and not alternatives & ais.keys():
-            raise CodeError(message)
-
-
-def _take(result: ReadCode, message: GS1Message) -> None:
-    for element in message.element_strings:
-        ai, value = element.ai.ai, element.value
-        if ai in result.ais and result.ais[ai] != value:
-            raise CodeError(f"AI ({ai}) appears twice with different values")
-        error = _key_error(element)
-        if error:
-            raise CodeError(f"AI ({ai}): {error}")
-        result.ais[ai] = value
-    ais = result.ais
-    _check_pairs(ais)
+def _take(result: ReadCode, fields: list[Field]) -> None:
+    ais = check_associations(fields)
+    result.ais = ais
     if "01" in ais:
         result.gtin = ais["01"]
         result.serial = ais.get("21")
         result.lot = ais.get("10")
         result.kind = "pack" if result.serial else "product"
+        result.identifies = f"a {result.kind} (GTIN {result.gtin})"
+        if "17" in ais:
+            result.expiry = gs1_date(ais["17"])
     if "00" in ais:
-        result.sscc, result.kind = ais["00"], result.kind or "case"
-    for location_ai in ("414", "417", "410", "411", "412", "413", "415", "416"):
+        result.sscc = ais["00"]
+        if result.kind is None:
+            result.kind, result.identifies = "case", f"a case (SSCC {result.sscc})"
+    for location_ai in _LOCATION_AIS:
         if location_ai in ais:
-            result.gln = validate_gln(ais[location_ai])
-            result.kind = result.kind or "location"
+            result.gln = ais[location_ai]  # its check digit checked by the csum linter
+            if result.kind is None:
+                result.kind = "location"
+                result.identifies = f"a location (GLN {result.gln}, AI {location_ai})"
             break
-    for element in message.element_strings:
-        if element.ai.ai == "17" and element.date is not None:
-            result.expiry = element.date
     if result.kind is None:
-        raise CodeError("the code holds no GTIN, SSCC or GLN")
+        result.kind, result.identifies = _other_kind(ais)
+
+
+def _other_kind(ais: dict[str, str]) -> tuple[str, str]:
+    for ai, kind, identifies in _OTHER_KINDS:
+        if ai in ais:
+            return kind, identifies
+    listed = ", ".join(f"({ai})" for ai in ais)
+    if all(len(ai) == 2 and ai.startswith("9") for ai in ais):
+        return "internal", f"internal data only ({listed}), no GS1 identification key"
+    return "other", f"GS1 data without an identification key ({listed})"

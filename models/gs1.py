@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from biip.checksums import gs1_standard_check_digit
+from models.gs1_syntax.linters import check_digit
 
 
 class InvalidKey(ValueError):
@@ -15,7 +15,7 @@ def _validate(value: str, name: str, length: int) -> str:
         raise InvalidKey(f"{name} must contain only digits 0-9, got {value!r}")
     if len(value) != length:
         raise InvalidKey(f"{name} must be {length} digits, got {len(value)}")
-    expected = gs1_standard_check_digit(value[:-1])
+    expected = check_digit(value[:-1])
     if value[-1] != str(expected):
         raise InvalidKey(f"{name} {value} has a wrong check digit: expected {expected}")
     return value
@@ -41,4 +41,4 @@ def normalize_gtin(value: str) -> str:
 
 def with_check_digit(payload: str) -> str:
     """Append the GS1 check digit to a key's payload (used to mint GLNs and SSCCs)."""
-    return payload + str(gs1_standard_check_digit(payload))
+    return payload + str(check_digit(payload))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from models.codes import ReadCode, read_code
+from models.codes import ReadCode, ReaderConfig, read_code
 from scanner.sender import problem_detail
 
 Lookup = Callable[[str], str | None]  # a GTIN or GLN -> its name; raises when offline
@@ -83,22 +83,30 @@ class Names:
         return self._known[key]
 
 
-def event_feedback(payload: dict[str, Any], status: int, body: Any, names: Names) -> list[Feedback]:
+def event_feedback(
+    payload: dict[str, Any], status: int, body: Any, names: Names, reader: ReaderConfig
+) -> list[Feedback]:
     """The server's answer to one event: a line per scanned pack or case, and for a case a line
     per pack in it that was not simply ok."""
     results = body.get("results") if isinstance(body, dict) else None
     if not results:  # the event itself was refused (invalid, say): every code with the reason
         reason = problem_detail(body, status)
-        return [_feedback(code, "refused", reason, names) for code in payload.get("codes", [])]
+        return [
+            _feedback(code, "refused", reason, names, reader) for code in payload.get("codes", [])
+        ]
     happened = _happened(payload, body, names)
     feedback = []
     for result in results:
-        feedback.append(_result_feedback(result, happened, names))
-        feedback += [_result_feedback(issue, happened, names) for issue in result.get("issues", [])]
+        feedback.append(_result_feedback(result, happened, names, reader))
+        feedback += [
+            _result_feedback(issue, happened, names, reader) for issue in result.get("issues", [])
+        ]
     return feedback
 
 
-def _result_feedback(result: dict[str, Any], happened: str, names: Names) -> Feedback:
+def _result_feedback(
+    result: dict[str, Any], happened: str, names: Names, reader: ReaderConfig
+) -> Feedback:
     outcome, reason = result["outcome"], result.get("reason") or ""
     if result.get("sscc") and "packs" in result:
         counts = ", ".join(f"{n} {each}" for each, n in (result.get("summary") or {}).items() if n)
@@ -111,11 +119,13 @@ def _result_feedback(result: dict[str, Any], happened: str, names: Names) -> Fee
         message = f"{happened}; {reason}" if reason else happened
     else:
         message = reason or result.get("status") or outcome
-    return _feedback(result["code"], outcome, message, names)
+    return _feedback(result["code"], outcome, message, names, reader)
 
 
-def _feedback(code: str, outcome: str, message: str, names: Names) -> Feedback:
-    read = read_code(code)
+def _feedback(
+    code: str, outcome: str, message: str, names: Names, reader: ReaderConfig
+) -> Feedback:
+    read = read_code(code, reader)
     product = names.product(read.gtin) if read.ok else ""
     return Feedback(code, outcome, message, product, subject(read, product))
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from models.codes import ReadCode, read_code
+from models.codes import GS1_DEFAULTS, ReadCode, ReaderConfig, read_code
 from scanner.modes import CASE_MODES, MODES
 from scanner.outbox import Outbox
 from scanner.results import Feedback, Names, event_feedback, subject
@@ -35,6 +35,7 @@ class ScanSession:
     clock: Callable[[], float] = time.monotonic
     names: Names = field(default_factory=Names)
     key_refused: KeyRefused | None = None  # once set, nothing more is sent in this session
+    reader: ReaderConfig = GS1_DEFAULTS  # how damaged codes are read (DARUTRACE_GS_SUBSTITUTES)
     _last_seen: dict[str, float] = field(default_factory=dict)
     _counted: dict[str, Feedback] = field(default_factory=dict)  # each pack's first result
     case: str | None = None  # pack mode: the SSCC of the case being filled
@@ -71,7 +72,7 @@ class ScanSession:
         return self._scan(text)
 
     def _scan(self, text: str) -> list[Feedback]:
-        read = read_code(text)
+        read = read_code(text, self.reader)
         if not read.ok:
             return [Feedback(text, "refused", f"cannot read the code: {read.error}")]
         if read.sscc is not None and read.gtin is None:
@@ -130,7 +131,7 @@ class ScanSession:
         if answer is None:
             return [Feedback(text, "queued", f"{result.remaining} queued")]
         status, body = answer
-        return event_feedback(payload, status, body, self.names)
+        return event_feedback(payload, status, body, self.names, self.reader)
 
     def _verify(self, text: str, read: ReadCode) -> list[Feedback]:
         if self.verify is None:

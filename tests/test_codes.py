@@ -24,7 +24,10 @@ GS = "\x1d"
         f"]Q301{G}21A1B2C3D4E5{GS}10LOT123{GS}17271231",
         f"(01){G}(21)A1B2C3D4E5(10)LOT123(17)271231",
         f"https://id.example.org/01/{G}/10/LOT123/21/A1B2C3D4E5?17=271231",
-        f"https://resolver.example.ir/some/prefix/01/{G}/21/A1B2C3D4E5?10=LOT123&17=271231",
+        f"https://resolver.example.ir/some/prefix/01/{G}/10/LOT123/21/A1B2C3D4E5?17=271231",
+        f"HTTPS://ID.EXAMPLE.ORG/01/{G}/10/LOT123/21/A1B2C3D4E5?17=271231",
+        f"]Q1https://id.example.org/01/{G}/10/LOT123/21/A1B2C3D4E5?17=271231",
+        f"https://id.example.org/gtin/{G}/lot/LOT123/ser/A1B2C3D4E5?17=271231",
         f"https://id.example.org/01/{G}/10/LOT%31%323/21/A1B2C3D4E5?17=271231",
     ],
 )
@@ -118,8 +121,8 @@ def test_cli_parses_an_argument_and_stdin_lines() -> None:
     assert result.exit_code == 0
     line = json.loads(result.output)
     assert set(line) == {
-        "input", "ok", "kind", "gtin", "serial", "lot", "expiry", "sscc", "gln", "ais",
-        "warnings", "error",
+        "input", "ok", "kind", "identifies", "gtin", "serial", "lot", "expiry", "sscc", "gln",
+        "ais", "warnings", "error",
     }  # fmt: skip
     assert (line["serial"], line["expiry"]) == ("XYZ", "2028-01-31")
     result = runner.invoke(
@@ -160,6 +163,75 @@ def test_gs_substitutes_are_configurable(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "'#' as the GS separator" in json.loads(result.output)["warnings"][0]
     result = CliRunner().invoke(main, ["code", "parse", f"01{G}21ABC^10LOT1"])
     assert json.loads(result.output)["ok"] is False  # '^' is no longer a substitute here
-    monkeypatch.delenv("DARUTRACE_GS_SUBSTITUTES")
-    CliRunner().invoke(main, ["code", "parse", G])  # back to the defaults for other tests
-    assert read_code(f"01{G}21ABC^10LOT1").lot == "LOT1"
+    assert read_code(f"01{G}21ABC^10LOT1").lot == "LOT1"  # nothing process-wide was changed
+
+
+@pytest.mark.parametrize("symbology", ["]d2", "]Q3", "]C1", "]e0", "]J1"])
+def test_after_a_gs1_symbology_identifier_the_data_is_an_element_string(symbology: str) -> None:
+    result = read_code(f"{symbology}24212345")  # AI 242, not a GTIN-8
+    assert not result.ok
+    assert result.error and "check digit" not in result.error
+    assert "AI (242)" in result.error and "needs a GTIN" in result.error
+    assert not read_code(f"{symbology}{G}").ok  # 14 digits: no AI "09"
+    assert read_code(f"{symbology}01{G}").gtin == G
+    assert read_code("]E09506000134352").gtin == G  # EAN-13 carries a bare GTIN
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (f"https://id.example.org/01/{G[1:]}/21/X", "14 digits"),
+        (f"https://id.example.org/01/{G}/21/X?17=", "has no value"),
+        (f"https://id.example.org/01/{G}/21/X?89=ABC", "no GS1 AI"),
+        (f"https://id.example.org/01/{G}/21/X?10=LOT1", "belongs in the Digital Link path"),
+        (f"https://id.example.org/01/{G}/21/X/10/LOT1", "order GS1 Digital Link allows"),
+    ],
+)
+def test_digital_links_follow_the_standard(text: str, words: str) -> None:
+    result = read_code(text)
+    assert not result.ok
+    assert result.error and words in result.error, result.error
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "identifies"),
+    [
+        ("(253)1234567890128X", "document", "a GDTI (253) document identifier"),
+        ("(8003)01234567890128X", "returnable asset", "a GRAI (8003)"),
+        ("(8018)123456789012345675", "service relation", "a GSRN (8018)"),
+        ("https://id.example.org/253/1231231231232", "document", "a GDTI (253)"),
+        ("(91)XXX", "internal", "internal data only"),
+        ("]d2400ORDER1", "other", "without an identification key"),
+    ],
+)
+def test_gs1_data_that_is_no_pack_case_or_place_is_valid_data_of_its_kind(
+    text: str, kind: str, identifies: str
+) -> None:
+    result = read_code(text)
+    assert result.ok, result.error
+    assert (result.kind, result.gtin, result.sscc, result.gln) == (kind, None, None, None)
+    assert result.identifies and identifies in result.identifies
+    assert not read_code("(253)123456789012").ok  # malformed data is not: too short
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"(01){G}(7230)AB123",
+        f"(01){G}(21)X(8030)ABC123",
+        "(00)106141411234567897(4300)CLINIC(4307)IR(4321)1",
+        "(255)12345678901280(8111)1234",
+        f"(01){G}(717)AIC1",
+    ],
+)
+def test_every_ai_in_the_dictionary_is_known(text: str) -> None:
+    result = read_code(text)
+    assert result.ok, result.error
+
+
+def test_cli_reports_non_pack_gs1_data_as_valid() -> None:
+    result = CliRunner().invoke(main, ["code", "parse", "(253)1234567890128X"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output)
+    assert (line["ok"], line["kind"]) == (True, "document")
+    assert line["ais"] == {"253": "1234567890128X"}

@@ -73,16 +73,17 @@ def _field(pack: PackCode, ai: str) -> str | None:
 
 def minimal_digital_link(pack: PackCode) -> str:
     """A Digital Link URI percent-encoding only what GS1 Digital Link requires of a path
-    segment (the URI delimiters and `%`), lot in the query: another writer than ours."""
+    segment (the URI delimiters and `%`), the expiry in the query: another writer than ours.
+    (The lot is a key qualifier: GS1 Digital Link puts it in the path, never in the query.)"""
     assert pack.serial is not None
     required = "!\"#$%&'()*+,/:;<=>?@[]"  # the reserved characters, '%' and '"'
-    segment = "".join(f"%{ord(c):02X}" if c in required else c for c in pack.serial)
-    query = [f"17={yymmdd(pack.expiry)}"] if pack.expiry else []
-    if pack.lot is not None:
-        query.append(f"10={quote(pack.lot, safe='')}")
-    return f"https://id.example.org/01/{pack.gtin}/21/{segment}" + (
-        "?" + "&".join(query) if query else ""
-    )
+
+    def segment(value: str) -> str:
+        return "".join(f"%{ord(c):02X}" if c in required else c for c in value)
+
+    lot = f"/10/{segment(pack.lot)}" if pack.lot is not None else ""
+    query = f"?17={quote(yymmdd(pack.expiry))}" if pack.expiry else ""
+    return f"https://id.example.org/01/{pack.gtin}{lot}/21/{segment(pack.serial)}{query}"
 
 
 orders = st.permutations(["01", "17", "10", "21"])

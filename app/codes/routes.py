@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
 from app.codes import service
-from app.dependencies import Connection
+from app.dependencies import Connection, Runtime
 from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
 MAX_CODES = 1000
@@ -35,5 +35,8 @@ class CodeController(Controller):
         status_code=200,
         summary="Read codes as scanned; one result per code (as `darutrace code parse` prints)",
     )
-    async def parse(self, connection: Connection, data: JSONBody[ParseIn]) -> list[dict[str, Any]]:
-        return [(await service.read(connection, code)).as_dict() for code in data.codes]
+    async def parse(
+        self, connection: Connection, runtime: Runtime, data: JSONBody[ParseIn]
+    ) -> list[dict[str, Any]]:
+        config = runtime.settings.reader
+        return [(await service.read(connection, code, config)).as_dict() for code in data.codes]

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from models.codes import ReadCode, read_code
+from models.codes import ReadCode, ReaderConfig, read_code
 
 _KNOWN_PACKS = (
     "SELECT gtin, serial FROM packs"
@@ -19,8 +19,10 @@ _KNOWN_BATCHES = (
 )
 
 
-async def read(connection: psycopg.AsyncConnection[Any] | None, text: str) -> ReadCode:
-    result = read_code(text)
+async def read(
+    connection: psycopg.AsyncConnection[Any] | None, text: str, config: ReaderConfig
+) -> ReadCode:
+    result = read_code(text, config)
     if result.ok or not result.candidates or connection is None:
         return result
     packs, batches = await _registered(connection, result.candidates)
@@ -31,7 +33,7 @@ async def read(connection: psycopg.AsyncConnection[Any] | None, text: str) -> Re
             return (gtin, reading["21"]) in packs
         return "10" in reading and (gtin, reading["10"]) in batches
 
-    return read_code(text, known=known)
+    return read_code(text, config, known=known)
 
 
 async def _registered(

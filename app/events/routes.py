@@ -59,6 +59,7 @@ class EventController(Controller):
                 offline=data.offline,
                 container=data.container,
                 contents=data.contents,
+                reader=runtime.settings.reader,
             ),
         )
         media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON

@@ -42,7 +42,7 @@ from app.events.work import (
 from app.facilities.directory import FacilityDirectory, Site, acting_site, registered_site
 from models.alerts import AlertCode
 from models.base import utcnow
-from models.codes import PackCode
+from models.codes import GS1_DEFAULTS, PackCode, ReaderConfig
 from models.events import BUSINESS_STEP, Action, Outcome
 from models.identity import Role
 
@@ -83,6 +83,7 @@ class EventRequest:
     offline: bool = False
     container: str | None = None  # packing and unpacking: the case
     contents: Sequence[str] | None = None  # a receipt checked against the packs found
+    reader: ReaderConfig = GS1_DEFAULTS  # how codes are read: the server passes settings.reader
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ async def record(
     now = utcnow()
     event_time = _event_time(request.event_time, now)
     payload_hash = _payload_hash(request, principal, facility)
-    codes = [read(text) for text in request.codes]
+    codes = [read(text, request.reader) for text in request.codes]
     target = _target(request)
     found = _found(request)
     try:
@@ -362,7 +363,7 @@ def _target(request: EventRequest) -> str | None:
         raise InvalidInput(
             f"container: the SSCC of the case to {request.action.value}.", field="container"
         )
-    code = read(request.container)
+    code = read(request.container, request.reader)
     if not isinstance(code, ContainerCode):
         detail = code if isinstance(code, str) else "it is a pack's code, not an SSCC (AI 00)"
         raise InvalidInput(f"container: {detail}", field="container")
@@ -379,7 +380,7 @@ def _found(request: EventRequest) -> set[tuple[str, str]] | None:
         )
     found = set()
     for text in request.contents:
-        code = read(text)
+        code = read(text, request.reader)
         if not isinstance(code, PackCode) or code.serial is None:
             why = code if isinstance(code, str) else "not a pack's code with a serial"
             raise InvalidInput(f"contents: {text!r}: {why}", field="contents")

@@ -17,7 +17,7 @@ from app.events.store import PackRow
 from app.events.transitions import Context, Decision, PackState, decide
 from app.facilities.directory import Site
 from models.alerts import AlertCode
-from models.codes import PackCode, read_code
+from models.codes import PackCode, ReaderConfig, read_code
 from models.events import Outcome
 from models.packs import PackStatus, pack_overlays
 
@@ -48,15 +48,15 @@ class Work:
         self.conflict |= other.conflict
 
 
-def read(text: str) -> Code:
-    result = read_code(text)
+def read(text: str, config: ReaderConfig) -> Code:
+    result = read_code(text, config)
     if not result.ok:
         return f"cannot read the code: {result.error}"
     if result.gtin is not None:
         return PackCode(result.gtin, result.serial, result.lot, result.expiry)
     if result.sscc is not None:
         return ContainerCode(result.sscc)
-    return f"the code identifies a {result.kind}, not a pack or a case"
+    return f"not a pack or case code: it is {result.identifies}"
 
 
 def related_sites(

@@ -40,7 +40,9 @@ class VerifyController(Controller):
         principal: Caller,
         data: JSONBody[VerifyIn],
     ) -> service.PackView:
-        return await service.verify_code(connection, runtime.facilities, principal, data.code)
+        return await service.verify_code(
+            connection, runtime.facilities, principal, data.code, runtime.settings.reader
+        )
 
 
 class PackController(Controller):

@@ -19,7 +19,7 @@ from app.errors import InvalidInput, NotFound
 from app.facilities.directory import FacilityDirectory
 from app.scoping import ensure_pack_handled
 from models.base import utcnow
-from models.codes import CodeError, PackCode, parse_pack_code
+from models.codes import CodeError, PackCode, ReaderConfig, parse_pack_code
 from models.events import BUSINESS_STEP, Action, Event, Outcome, PackEvent
 from models.identity import Facility, Organization
 from models.packs import Overlay, Pack, pack_overlays
@@ -41,10 +41,14 @@ class PackView:
 
 
 async def verify_code(
-    connection: Connection, directory: FacilityDirectory, principal: Principal, text: str
+    connection: Connection,
+    directory: FacilityDirectory,
+    principal: Principal,
+    text: str,
+    reader: ReaderConfig,
 ) -> PackView:
     try:
-        code = parse_pack_code(text)
+        code = parse_pack_code(text, reader)
     except CodeError as exc:
         raise InvalidInput(f"code: cannot read it: {exc}", field="code") from exc
     if code.serial is None:
