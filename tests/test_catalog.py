@@ -98,13 +98,21 @@ async def test_a_manufacturer_without_prefixes_is_told_to_ask_an_administrator(
     assert response.status_code == 403
     assert "holds no GS1 company prefix" in response.json()["detail"]
     assert "administrator" in response.json()["detail"]
+    gtin8 = with_check_digit("9506000")  # licensed by itself: its prefix is 00000 + 9506000
     given = await client.patch(
-        f"/api/organizations/{org_id}", json={"company_prefixes": ["0012345"]}, headers=admin
+        f"/api/organizations/{org_id}",
+        json={"company_prefixes": ["0012345", "000009506000"]},
+        headers=admin,
     )
     assert given.status_code == 200, given.text
     response = await client.post("/api/products", json=product, headers=maker)
     assert response.status_code == 201, response.text
     assert response.json()["gtin"] == upc_gtin
+    response = await client.post("/api/products", json=PRODUCT | {"gtin": gtin8}, headers=maker)
+    assert response.status_code == 201, response.text
+    assert response.json()["gtin"] == gtin8.zfill(14)
+    other8 = PRODUCT | {"gtin": with_check_digit("9506001")}
+    assert (await client.post("/api/products", json=other8, headers=maker)).status_code == 403
 
 
 async def test_an_importer_registers_a_foreign_gtin_only_with_an_irc(
