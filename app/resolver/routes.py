@@ -26,17 +26,21 @@ PATHS = ["/01/{gtin:str}/21/{serial:str}", "/01/{gtin:str}/10/{lot:str}/21/{seri
 @dataclass
 class PackPageOperation(Operation):
     """One answer in three forms, by `Accept`: the page, JSON, a linkset; and a redirect for
-    `linkType=gs1:verificationService`."""
+    `linkType=gs1:verificationService`. A code that is not valid is a problem document, or for
+    a person the page saying so."""
 
     def __post_init__(self) -> None:
-        ok = self.responses["200"] if self.responses else None
+        assert self.responses is not None
+        page = {"text/html": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+        ok, invalid = self.responses.get("200"), self.responses.get("422")
         if isinstance(ok, OpenAPIResponse) and ok.content is not None:
             ok.content = {
-                "text/html": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                **page,
                 **ok.content,
                 LINKSET: OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
             }
-        assert self.responses is not None
+        if isinstance(invalid, OpenAPIResponse) and invalid.content is not None:
+            invalid.content = {**invalid.content, **page}
         self.responses["302"] = OpenAPIResponse(
             description="`linkType=gs1:verificationService`: the verification page, without it."
         )
