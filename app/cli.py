@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from app.devices import service as devices
     from app.labels.sheet import LabelPack
-    from models.identity import Device, Organization
+    from app.organizations.service import OrganizationRecord
+    from models.identity import Device
     from scanner.outbox import Outbox, Queued
     from scanner.results import Feedback
     from scanner.sender import KeyOwner, KeyRefused
@@ -206,16 +207,51 @@ def organizations_group() -> None:
 @click.option("--name", required=True, help="Name in English.")
 @click.option("--name-fa", required=True, help="Name in Persian.")
 @click.option("--kind", type=click.Choice([k.value for k in OrganizationKind]), required=True)
-def organizations_create(gln: str, name: str, name_fa: str, kind: str) -> None:
+@click.option(
+    "--prefix",
+    "company_prefixes",
+    multiple=True,
+    help="A GS1 company prefix the organisation holds (4-12 digits; repeat for more).",
+)
+def organizations_create(
+    gln: str, name: str, name_fa: str, kind: str, company_prefixes: tuple[str, ...]
+) -> None:
     from app.organizations import service as organizations
 
-    new = organizations.NewOrganization(gln, name, name_fa, OrganizationKind(kind))
+    new = organizations.NewOrganization(
+        gln, name, name_fa, OrganizationKind(kind), company_prefixes
+    )
 
-    async def work(session: AsyncSession) -> Organization:
+    async def work(session: AsyncSession) -> OrganizationRecord:
         return await organizations.create(session, new)
 
-    organization = _with_session(work)
-    _print_json({"id": organization.id, "gln": organization.gln, "name": organization.name})
+    _print_organization(_with_session(work))
+
+
+@organizations_group.command("add-prefix")
+@click.option("--gln", required=True, help="GLN of the organisation.")
+@click.option(
+    "--prefix",
+    "company_prefixes",
+    multiple=True,
+    required=True,
+    help="A GS1 company prefix to add (4-12 digits; repeat for more).",
+)
+def organizations_add_prefix(gln: str, company_prefixes: tuple[str, ...]) -> None:
+    """Give an existing organisation more GS1 company prefixes (it keeps those it holds)."""
+    from app.organizations import service as organizations
+
+    async def work(session: AsyncSession) -> OrganizationRecord:
+        return await organizations.add_company_prefixes(session, gln, company_prefixes)
+
+    _print_organization(_with_session(work))
+
+
+def _print_organization(record: OrganizationRecord) -> None:
+    o = record.organization
+    _print_json(
+        {"id": o.id, "gln": o.gln, "name": o.name, "company_prefixes": record.company_prefixes}
+    )
 
 
 @main.group("users")

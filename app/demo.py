@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import demo_supply
 from app.auth.credentials import API_KEY_PREFIX, api_key_hash, hash_password
 from app.db.database import Database
+from app.organizations import prefixes
 from models.identity import Device, Facility, Organization, OrganizationKind, Role, User
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class DemoOrganization:
     kind: OrganizationKind
     facilities: tuple[DemoFacility, ...]
     users: tuple[tuple[str, Role], ...]
+    company_prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ WORLD: tuple[DemoOrganization, ...] = (
             ),
         ),
         (("sina-darou", Role.manufacturer),),
+        demo_supply.COMPANY_PREFIXES["sina-darou"],
     ),
     DemoOrganization(
         _gln(3),
@@ -116,6 +119,7 @@ WORLD: tuple[DemoOrganization, ...] = (
             ),
         ),
         (("zagros-pharmed", Role.manufacturer),),
+        demo_supply.COMPANY_PREFIXES["zagros-pharmed"],
     ),
     DemoOrganization(
         _gln(4),
@@ -289,6 +293,7 @@ async def seed(session: AsyncSession) -> None:
             )
             session.add(organization)
             await session.flush()
+        await _hold_prefixes(session, organization, demo_org.company_prefixes)
         home: Facility | None = None
         for site in demo_org.facilities:
             facility = await _one(session, Facility, Facility.gln == site.gln)
@@ -320,6 +325,16 @@ async def seed(session: AsyncSession) -> None:
                 )
     await session.commit()
     await demo_supply.seed(session)
+
+
+async def _hold_prefixes(
+    session: AsyncSession, organization: Organization, company_prefixes: tuple[str, ...]
+) -> None:
+    """The demo's prefixes added to those the organisation holds, by the service's rules."""
+    held = (await prefixes.of_organizations(session, [organization.id]))[organization.id]
+    if not set(company_prefixes) <= set(held):
+        wanted = prefixes.validated([*held, *company_prefixes])
+        await prefixes.replace(session, organization, wanted)
 
 
 async def _one(

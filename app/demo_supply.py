@@ -40,8 +40,21 @@ class DemoProduct:
     lots: tuple[tuple[str, date], ...]
 
 
+# The GS1 company prefixes the demo's manufacturers hold (626 is GS1 Iran's prefix; the rest is
+# invented). Pars Medical Import's medicines are made abroad: their GTINs are under 950 6000, the
+# range GS1 uses in its own examples, which no organisation here holds.
+COMPANY_PREFIXES = {"sina-darou": ("62600099",), "zagros-pharmed": ("6260012",)}
+_GTIN_STEM = {
+    "sina-darou": "0626000999",
+    "zagros-pharmed": "0626001200",
+    "pars-import": "0950600099",
+}
+
+
 def demo_gtin(item: str) -> str:
-    return with_check_digit(f"0626000999{item}")
+    """The GTIN of the demo product numbered `item` (under its owner's prefix)."""
+    owner = next(product.owner for product in PRODUCTS if product.item == item)
+    return with_check_digit(_GTIN_STEM[owner] + item)
 
 
 PRODUCTS = (
@@ -128,7 +141,7 @@ PACKS_PER_BATCH = 120
 
 
 def demo_gln(n: int) -> str:
-    # 626 is GS1 Iran's prefix; 0009999 an invented company prefix for the demo.
+    # 626 is GS1 Iran's prefix; 0009999 an invented range for every demo location.
     return with_check_digit(f"6260009999{n:02d}")
 
 

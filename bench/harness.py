@@ -113,8 +113,9 @@ def facility_gln(username: str) -> str:
 
 
 def new_batch(client: httpx.Client, headers: dict[str, str], quantity: int, n: int = 1) -> str:
-    """Register product number `n` (GTIN 0626000998nnn + check digit, apart from the demo
-    world's 0626000999…) and its batch LOT-n; returns the GTIN."""
+    """Register product number `n` (GTIN 0626000998nnn + check digit: under Sina Darou's
+    company prefix 62600099, so `headers` must be Sina Darou's, and apart from the demo world's
+    0626000999…) and its batch LOT-n; returns the GTIN."""
     gtin = with_check_digit(f"0626000998{n:03d}")
     product = {
         "gtin": gtin,

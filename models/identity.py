@@ -26,6 +26,18 @@ class Organization(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
+class CompanyPrefix(SQLModel, table=True):
+    """A GS1 company prefix an organisation holds (4 to 12 digits, set by an administrator):
+    the GTINs beginning with it, after the indicator digit, are that organisation's to register.
+    No two organisations' prefixes overlap (the service keeps to that)."""
+
+    __tablename__ = "company_prefixes"
+
+    prefix: str = Field(primary_key=True, max_length=12)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    created_at: datetime = timestamp_field()
+
+
 class Facility(SQLModel, table=True):
     __tablename__ = "facilities"
 

@@ -42,7 +42,8 @@ ATV = f"{demo_gtin('103')}/ATV2604"  # Zagros Pharmed's
 HANDLED_AMX = statuses(200, 200, 200) | {"importer": 404}
 HANDLED_ATV = statuses(200, 200, 404) | {"pharmacy": 200}
 NEW_GLN = with_check_digit("626000888800")
-NEW_GTIN = with_check_digit("0626000888800")
+NEW_GTIN = with_check_digit("0626000888800")  # under no company prefix: a foreign GTIN
+OWN_NEW_GTIN = with_check_digit("0626000998800")  # under the manufacturer's prefix, 62600099
 CASES = [
     Case("list organisations", "GET", "/api/organizations", statuses(200, 200, 200)),
     Case("own organisation", "GET", "/api/organizations/{own_org}", statuses(200, 200, 200)),
@@ -53,6 +54,13 @@ CASES = [
         "/api/organizations",
         statuses(201, 403, 403),
         {"gln": NEW_GLN, "name": "New", "name_fa": "تازه", "kind": "pharmacy"},
+    ),
+    Case(
+        "set company prefixes",
+        "PATCH",
+        "/api/organizations/{other_org}",
+        statuses(200, 403, 403),
+        {"company_prefixes": "6260013"},
     ),
     Case("list facilities", "GET", "/api/facilities", statuses(200, 200, 200, device=200)),
     Case("own facility", "GET", "/api/facilities/{own_facility}", statuses(200, 200, 200, 200)),
@@ -119,7 +127,7 @@ CASES = [
         "/api/products",
         statuses(403, 403, 403) | {"manufacturer": 201, "importer": 201},
         {
-            "gtin": NEW_GTIN,
+            "gtin": "{new_gtin}",
             "name": "Product",
             "name_fa": "فرآورده",
             "generic_name": "generic",
@@ -240,6 +248,8 @@ async def _ids(client: AsyncTestClient[Any], caller: str) -> dict[str, str]:
         "other_user": users[OTHER_USER]["id"],
         "own_device": device_by_facility[own["id"]],
         "other_device": device_by_facility[other["id"]],
+        # A product the caller may register: its own GTIN for a manufacturer, else a foreign one.
+        "new_gtin": OWN_NEW_GTIN if caller == "manufacturer" else NEW_GTIN,
     }
 
 
@@ -259,7 +269,9 @@ async def test_authorization_matrix(client: AsyncTestClient[Any], caller: str, c
         body["pack_size"] = int(body["pack_size"])
     if "codes" in body:
         body["codes"] = [body["codes"]]
-    if case.method == "PATCH":
+    if "company_prefixes" in body:
+        body["company_prefixes"] = [body["company_prefixes"]]
+    if case.method == "PATCH" and not body:
         body = {"is_active": False}
     response = await client.request(
         case.method, path, headers=headers, json=body if case.method != "GET" else None

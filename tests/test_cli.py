@@ -114,6 +114,29 @@ def test_bootstrap_first_admin_then_devices(cli_env: CliRunner) -> None:
     assert "No facility with GLN 1234567890128" in result.output
 
 
+def test_organisations_get_company_prefixes_from_the_cli(cli_env: CliRunner) -> None:
+    runner = cli_env
+    gln = with_check_digit("626000555501")
+    create = ["organizations", "create", "--gln", gln, "--name", "Kimia Darou",
+              "--name-fa", "کیمیا دارو", "--kind", "manufacturer",
+              "--prefix", "6260013", "--prefix", "6260014"]  # fmt: skip
+    result = runner.invoke(main, create)
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[0]["company_prefixes"] == ["6260013", "6260014"]
+    add = ["organizations", "add-prefix", "--gln", gln, "--prefix", "6260015"]
+    result = runner.invoke(main, add)
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[0]["company_prefixes"] == ["6260013", "6260014", "6260015"]
+    taken = ["organizations", "add-prefix", "--gln", gln, "--prefix", "626000991"]
+    result = runner.invoke(main, taken)
+    assert result.exit_code != 0
+    assert "belongs to Sina Darou Pharmaceutical" in result.output
+    nobody = ["organizations", "add-prefix", "--gln", "1234567890128", "--prefix", "6260016"]
+    result = runner.invoke(main, nobody)
+    assert result.exit_code != 0
+    assert "No organisation with GLN 1234567890128" in result.output
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -52,3 +52,23 @@ async def test_the_demo_has_alerts_to_triage_and_a_pallet_to_ship(
     )
     assert shipped.status_code == 200, shipped.text
     assert shipped.json()["results"][0]["summary"] == {"ok": 20, "warning": 0, "refused": 0}
+
+
+async def test_the_demo_products_are_under_their_owners_company_prefixes(
+    client: AsyncTestClient[Any],
+) -> None:
+    inspector = await headers_for(client, "fdo-inspector")
+    every_prefix = [
+        prefix
+        for organization in (await client.get("/api/organizations", headers=inspector)).json()
+        for prefix in organization["company_prefixes"]
+    ]
+    assert set(every_prefix) >= {"62600099", "6260012"}
+    for product in PRODUCTS:
+        owner = await headers_for(client, product.owner)
+        (own,) = (await client.get("/api/organizations", headers=owner)).json()
+        under = [p for p in every_prefix if demo_gtin(product.item)[1:].startswith(p)]
+        if own["kind"] == "importer":
+            assert under == [], product  # made abroad: under no prefix held here
+        else:
+            assert len(under) == 1 and under[0] in own["company_prefixes"], product

@@ -211,3 +211,7 @@ async def test_problems_are_documented_on_every_operation(client: AsyncTestClien
     assert {"text/html", "application/json", "application/linkset+json"} <= page["200"][
         "content"
     ].keys()
+    assert {"text/html", "application/problem+json"} <= page["422"]["content"].keys()
+    assert (
+        "text/html" not in schema["paths"]["/api/products"]["post"]["responses"]["422"]["content"]
+    )

@@ -206,3 +206,51 @@ async def test_schema_ui_is_self_hosted(client: AsyncTestClient[Any]) -> None:
     spec = (await client.get("/schema/openapi.json")).json()
     assert "/api/auth/login" in spec["paths"]
     assert "/api/access-log" in spec["paths"]
+
+
+async def test_an_administrator_sets_company_prefixes_that_never_overlap(
+    client: AsyncTestClient[Any],
+) -> None:
+    admin = await headers_for(client, "fdo-admin")
+    before = await _count(client, "/api/organizations", admin)
+    body = {"gln": NEW_GLN, "name": "Kimia Darou", "name_fa": "کیمیا دارو", "kind": "manufacturer"}
+    refusals = [
+        (["626"], 422, "4 to 12 digits"),
+        (["62600A1"], 422, "4 to 12 digits"),
+        (["0000095"], 422, "GTIN-8 range"),
+        (["6260013", "62600131"], 422, "lies inside 6260013"),
+        (["626000991"], 409, "Sina Darou Pharmaceutical"),  # inside Sina Darou's 62600099
+        (["6260"], 409, "belongs to"),  # around Sina Darou's and Zagros Pharmed's
+    ]
+    for company_prefixes, status, words in refusals:
+        response = await client.post(
+            "/api/organizations", json=body | {"company_prefixes": company_prefixes}, headers=admin
+        )
+        assert response.status_code == status, (company_prefixes, response.text)
+        assert response.json()["field"] == "company_prefixes"
+        assert words in response.json()["detail"], response.text
+    assert await _count(client, "/api/organizations", admin) == before
+
+    created = await client.post(
+        "/api/organizations",
+        json=body | {"company_prefixes": ["6260013", "000001234567"]},  # + a GTIN-8's licence
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["company_prefixes"] == ["000001234567", "6260013"]
+    path = f"/api/organizations/{created.json()['id']}"
+    clash = await client.patch(path, json={"company_prefixes": ["6260012"]}, headers=admin)
+    assert clash.status_code == 409
+    assert "Zagros Pharmed" in clash.json()["detail"]
+    assert (await client.get(path, headers=admin)).json()["company_prefixes"] == [
+        "000001234567",
+        "6260013",
+    ]
+    changed = await client.patch(path, json={"company_prefixes": ["6260014"]}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["company_prefixes"] == ["6260014"]
+    sina = await headers_for(client, "sina-darou")
+    own = (await client.get("/api/organizations", headers=sina)).json()
+    assert [o["company_prefixes"] for o in own] == [["62600099"]]
+    refused = await client.patch(path, json={"company_prefixes": ["6260015"]}, headers=sina)
+    assert refused.status_code == 403

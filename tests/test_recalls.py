@@ -77,7 +77,8 @@ async def test_a_recall_followed_to_the_last_pack(client: AsyncTestClient[Any]) 
     assert "recall" in verified.json()["reason"]
     serial = codes[25][len("01") + 14 + len("21") :]
     page = await client.get(f"/01/{gtin}/21/{serial}", headers={"Accept": "application/json"})
-    assert "Recalled" in page.json()["verdict"]["en"]
+    assert page.json()["verdict"] == "recalled"
+    assert "Recalled" in page.json()["message"]["en"]
 
     # Supplying a recalled pack is refused, and raises an alert the pharmacy and FDO see.
     refused = await event(client, razi, "dispense", [codes[25]])

@@ -33,7 +33,8 @@ class ProductIn(msgspec.Struct):
     strength: Short
     pack_size: int
     atc: Annotated[str, msgspec.Meta(max_length=10)]
-    irc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    # Required; left out, the service says why a product needs one.
+    irc: Annotated[str, msgspec.Meta(max_length=40)] = ""
 
 
 class ProductOut(msgspec.Struct):

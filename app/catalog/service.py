@@ -1,4 +1,6 @@
-"""Products and batches: registered by the manufacturer or importer that owns the product."""
+"""Products and batches: registered by the manufacturer or importer that owns the product. A
+manufacturer registers only GTINs under its own GS1 company prefixes; an importer registers
+foreign GTINs (under no other organisation's prefix); a GTIN has one owner."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.organizations import prefixes
 from app.scoping import checked_key, scoped
 from models.catalog import Batch, BatchOrigin, Product
 from models.gs1 import normalize_gtin
@@ -65,12 +69,19 @@ async def create_product(session: AsyncSession, principal: Principal, data: NewP
         raise InvalidInput("atc: an ATC code such as J01CA04.", field="atc")
     if data.pack_size < 1:
         raise InvalidInput("pack_size: at least 1.", field="pack_size")
-    if await session.get(Product, gtin) is not None:
-        raise Conflict(f"GTIN {gtin} is already registered.", field="gtin")
+    irc = data.irc.strip()
+    if not irc:
+        raise InvalidInput(
+            "irc: the product's IRC (the national licence code) is required; no medicine is "
+            "made or imported without one.",
+            field="irc",
+        )
+    await _ensure_not_registered(session, principal, gtin)
+    await _ensure_may_register(session, principal, gtin)
     product = Product(
         gtin=gtin,
         organization_id=principal.organization_id,
-        irc=data.irc,
+        irc=irc,
         name=data.name,
         name_fa=data.name_fa,
         generic_name=data.generic_name,
@@ -80,8 +91,56 @@ async def create_product(session: AsyncSession, principal: Principal, data: NewP
         atc=data.atc,
     )
     session.add(product)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError as exc:  # registered by someone else a moment ago
+        await session.rollback()
+        raise Conflict(f"GTIN {gtin} is already registered.", field="gtin") from exc
     return product
+
+
+async def _ensure_not_registered(session: AsyncSession, principal: Principal, gtin: str) -> None:
+    existing = await session.get(Product, gtin)
+    if existing is None:
+        return
+    if existing.organization_id == principal.organization_id:
+        raise Conflict(f"GTIN {gtin} is already registered by your organisation.", field="gtin")
+    raise Conflict(
+        f"GTIN {gtin} is already registered by another organisation; a GTIN has one owner in "
+        "the register.",
+        field="gtin",
+    )
+
+
+async def _ensure_may_register(session: AsyncSession, principal: Principal, gtin: str) -> None:
+    """A GTIN under a company prefix belongs to the prefix's holder; a manufacturer registers
+    only its own, an importer also GTINs under no prefix held here (foreign ones)."""
+    holder = await prefixes.holder_of(session, gtin)
+    if holder is not None and holder.organization_id == principal.organization_id:
+        return
+    if principal.role == Role.manufacturer:
+        held = (await prefixes.of_organizations(session, [principal.organization_id]))[
+            principal.organization_id
+        ]
+        if not held:
+            raise Forbidden(
+                f"GTIN {gtin}: your organisation holds no GS1 company prefix yet, and a "
+                "manufacturer registers only GTINs under its own prefixes; ask an administrator "
+                "to record yours.",
+                field="gtin",
+            )
+        raise Forbidden(
+            f"GTIN {gtin} is not under your organisation's GS1 company prefixes "
+            f"({', '.join(held)}); a manufacturer registers only its own GTINs. Products made "
+            "abroad are registered by their importer.",
+            field="gtin",
+        )
+    if holder is not None:
+        raise Forbidden(
+            f"GTIN {gtin} is under the GS1 company prefix {holder.prefix}, which belongs to "
+            "another organisation in the register; only that organisation registers it.",
+            field="gtin",
+        )
 
 
 async def list_products(session: AsyncSession) -> Sequence[Product]:
