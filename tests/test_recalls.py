@@ -253,3 +253,40 @@ async def test_recalling_a_demo_batch_until_all_is_accounted_for(
     assert final["at_owner"] == progress["affected"] - progress["supplied_before_recall"]
     notices = (await client.get(url, headers=inspector)).json()["notices"]
     assert notices and all(n["acknowledged_at"] for n in notices)
+
+
+async def test_packs_returned_to_a_distributor_are_returning(client: AsyncTestClient[Any]) -> None:
+    """A return shipment is `returning` whatever the destination in the chain: a pharmacy
+    sending recalled packs back to its distributor, not to the manufacturer."""
+    inspector = await headers_for(client, "fdo-inspector")
+    razi = await headers_for(client, "razi-pharmacy")
+    gtin, lot, codes = await spread_batch(client)
+    recall = (
+        await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=inspector)
+    ).json()
+    url = f"/api/recalls/{recall['id']}"
+    back = await event(
+        client, razi, "return", codes[22:26], destination_gln=facility_gln("darupakhsh")
+    )
+    assert back.json()["summary"]["ok"] == 4, back.text
+    progress = (await client.get(url, headers=inspector)).json()["progress"]
+    assert progress["returning"] == 4
+    assert progress["in_transit"] == 10  # the shipment to Hafez is no return
+    returning = (await client.get(f"{url}/packs?category=returning", headers=inspector)).json()
+    assert sorted(p["serial"] for p in returning) == sorted(c[18:] for c in codes[22:26])
+
+    serial = codes[22][18:]
+    custody = (await client.get(f"/api/packs/{gtin}/{serial}", headers=razi)).json()["holder"]
+    assert custody["in_transit"] is True and custody["returning"] is True
+    trace = (await client.get(f"/api/packs/{gtin}/{serial}/trace", headers=inspector)).json()
+    assert trace["now"]["in_transit"] is True and trace["now"]["returning"] is True
+    shipped = (await client.get(f"/api/packs/{gtin}/{codes[30][18:]}", headers=inspector)).json()
+    assert shipped["holder"]["returning"] is False
+
+    # Received back, the packs are stock at the distributor again, no longer returning.
+    warehouse = await headers_for(client, "darupakhsh")
+    assert (await event(client, warehouse, "receive", codes[22:26])).json()["summary"]["ok"] == 4
+    progress = (await client.get(url, headers=inspector)).json()["progress"]
+    assert progress["returning"] == 0 and progress["at_holder"] == 28
+    trace = (await client.get(f"/api/packs/{gtin}/{serial}/trace", headers=inspector)).json()
+    assert trace["now"]["returning"] is False

@@ -134,14 +134,23 @@ def check_contents(
     ctx: Context,
 ) -> list[dict[str, str]]:
     """A receipt checked against the packs found in the case: packs listed in the case but not
-    found stay in transit and leave the case (they are not here); returns them."""
+    found stay in transit and leave the case (they are not here); returns them. What happens to
+    them is recorded as taking them out of the case: they were not received."""
     missing = [key for key in tree.packs if key not in found]
     reason = f"missing from case {tree.root.sscc} when it was received"
+    taken_out = replace(ctx, action=Action.unpack)
     for gtin, serial in missing:
         pack = packs[(gtin, serial)]
         work.pack_events.append(
             pack_event(
-                gtin, serial, ctx, Outcome.warning, pack.status, pack.status, reason, tree.root.sscc
+                gtin,
+                serial,
+                taken_out,
+                Outcome.warning,
+                pack.status,
+                pack.status,
+                reason,
+                tree.root.sscc,
             )
         )
         work.updates.append(pack_update(pack_state(pack, ctx), None, pack))

@@ -121,7 +121,8 @@ async def record(
                 destination_id=destination.id if destination else None,
                 event_time=event_time,
                 offline=request.offline,
-                names=await directory.labels(
+                organization_id=facility.organization_id,
+                sites=await directory.sites(
                     connection, related_sites(locked.packs.values(), facility, destination)
                 ),
             )

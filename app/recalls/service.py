@@ -56,7 +56,7 @@ SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
          WHEN p.status IN {SUPPLIED} AND p.status_at < %(issued_at)s
            THEN 'supplied_before_recall'
          WHEN p.status IN {SUPPLIED} THEN 'supplied_after_recall'
-         WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = %(owner)s
+         WHEN p.transit_to_id IS NOT NULL AND (p.in_return OR dest.organization_id = %(owner)s)
            THEN 'returning'
          WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
          WHEN holder.organization_id = %(owner)s THEN 'at_owner'
