@@ -174,6 +174,10 @@ def _at(told: str | None) -> str:
     return f"at {told}" if told else "elsewhere"
 
 
+def _to(told: str | None) -> str:
+    return f"to {told}" if told else "elsewhere"
+
+
 def _custody_note(state: PackState, ctx: Context) -> Wording | None:
     """Where the pack is registered, when not here (None: it is here)."""
     if state.holder_id == ctx.facility_id:
@@ -236,10 +240,6 @@ def _move(state: PackState, ctx: Context) -> Decision:
             Outcome.warning, f"shipped although the pack is {_overlay_text(state.overlays)}", moved
         )
     return _ok(moved)
-
-
-def _to(told: str | None) -> str:
-    return f"to {told}" if told else "elsewhere"
 
 
 def _receive(state: PackState, ctx: Context) -> Decision:
