@@ -213,6 +213,10 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
     return recall_id
 
 
+# A notice not yet acknowledged, as progress lists it.
+_WHO = ("gln", "name", "organization", "packs_at_notice", "packs_supplied")
+
+
 async def recall_details(
     connection: Connection, principal: Principal, recall_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -252,9 +256,7 @@ async def recall_details(
             "all_accounted_for": unaccounted == 0,
             # Holders and dispensers told of the recall who have not yet said they have seen it.
             "awaiting_acknowledgement": [
-                {k: n[k] for k in ("gln", "name", "organization", "held", "supplied")}
-                for n in shown
-                if n["acknowledged_at"] is None
+                {k: n[k] for k in _WHO} for n in shown if n["acknowledged_at"] is None
             ],
         },
         "facilities": sorted(by_facility.values(), key=lambda s: s["gln"] or ""),
@@ -269,8 +271,6 @@ def _notice(row: dict[str, Any]) -> dict[str, Any]:
         "gln": row["gln"],
         "name": row["name"],
         "organization": row["organization"],
-        "held": row["packs_at_notice"] > 0,
-        "supplied": row["packs_supplied"] > 0,
         "packs_at_notice": row["packs_at_notice"],
         "packs_supplied": row["packs_supplied"],
         "first_supplied_at": row["first_supplied_at"],
