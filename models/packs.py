@@ -68,6 +68,8 @@ class Pack(SQLModel, table=True):
     status_facility_id: uuid.UUID | None = None
     # The case or pallet the pack is packed in (aggregation), if any.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
+    # In transit as a return (EPCIS disposition `returned`), to whichever facility it goes.
+    in_return: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status_at: datetime = timestamp_field()
     commissioned_at: datetime = timestamp_field()
     commission_event_id: uuid.UUID

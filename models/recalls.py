@@ -52,14 +52,19 @@ class RecallBatch(SQLModel, table=True):
 
 
 class RecallNotice(SQLModel, table=True):
-    """A holder told of a recall: the facility held (or was being sent) affected packs."""
+    """A facility told of a recall: it held (or was being sent) affected packs, or it is a
+    pharmacy or hospital that supplied some before the recall (its patients may have to be
+    reached), or both."""
 
     __tablename__ = "recall_notices"
 
     recall_id: uuid.UUID = Field(foreign_key="recalls.id", primary_key=True)
     facility_id: uuid.UUID = Field(primary_key=True)
     organization_id: uuid.UUID = Field(index=True)
-    packs_at_notice: int
+    packs_at_notice: int  # held or on their way there
+    packs_supplied: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    first_supplied_at: datetime | None = timestamp_field(nullable=True)
+    last_supplied_at: datetime | None = timestamp_field(nullable=True)
     notified_at: datetime = timestamp_field()
     acknowledged_at: datetime | None = timestamp_field(nullable=True)
     acknowledged_by: uuid.UUID | None = None

@@ -264,3 +264,46 @@ async def test_a_refused_packing_leaves_no_case(client: AsyncTestClient[Any]) ->
     assert refused.status_code == 409
     gone = await event(client, warehouse, "unpack", [], container=case_code(sscc(4)))
     assert gone.status_code == 422 and "no case" in gone.json()["detail"]
+
+
+async def test_a_receipt_discrepancy_names_each_batch_and_its_owner(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A case of two batches, sent on by the distributor, arrives at a pharmacy short of a pack
+    of each and with a pack not in the register: one alert per batch, naming it, which the
+    batches' owner sees (it is not the sender), and filtering by GTIN and lot finds."""
+    maker = await headers_for(client, "sina-darou")
+    warehouse = await headers_for(client, "darupakhsh")
+    razi = await headers_for(client, "razi-pharmacy")
+    first, first_lot, a = await register_batch(client, maker, item="001", count=3)
+    second, second_lot, b = await register_batch(client, maker, item="002", lot="L2026B", count=3)
+    inside = [pack_code(first, s) for s in a] + [pack_code(second, s) for s in b]
+    number = sscc(7)
+    assert (await event(client, maker, "pack", inside, container=case_code(number))).is_success
+    case = [case_code(number)]
+    await event(client, maker, "ship", case, destination_gln=facility_gln("darupakhsh"))
+    await event(client, warehouse, "receive", case)
+    await event(client, warehouse, "ship", case, destination_gln=facility_gln("razi-pharmacy"))
+    found = [*inside[1:3], *inside[4:], pack_code(first, "NOTREGISTERED1")]
+    received = await event(client, razi, "receive", case, contents=found)
+    assert received.status_code == 200, received.text
+
+    alerts = (await client.get("/api/alerts?code=receipt_discrepancy", headers=maker)).json()
+    by_batch = {(x["gtin"], x["lot"]): x for x in alerts}
+    assert set(by_batch) == {(first, first_lot), (second, second_lot), (first, None)}
+    assert by_batch[(first, first_lot)]["message"] == (
+        f"receipt of case {number} checked, batch {first_lot} of GTIN {first}: 1 packs missing "
+        f"({a[0]}), 0 packs found beyond the cases"
+    )
+    assert "1 packs found beyond the cases (NOTREGISTERED1)" in by_batch[(first, None)]["message"]
+    for alert in alerts:
+        assert alert["product"] is not None
+        assert set(alert["organizations_involved"]) == {
+            "Dr. Razi Pharmacy",
+            "Daru Pakhsh Distribution",
+            "Sina Darou Pharmaceutical",
+        }
+    filtered = await client.get(
+        f"/api/alerts?code=receipt_discrepancy&gtin={second}&lot={second_lot}", headers=maker
+    )
+    assert [x["id"] for x in filtered.json()] == [by_batch[(second, second_lot)]["id"]]

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from app.demo_supply import demo_gln
 from models.gs1 import with_check_digit
 from tests.helpers import (
     LOGINS,
@@ -236,7 +237,7 @@ async def test_offline_dispense_elsewhere_is_recorded_with_a_warning(
     result = offline.json()["results"][0]
     assert result["outcome"] == "warning"
     assert "recorded offline despite a conflict" in result["reason"]
-    assert "already dispensed at Dr. Razi Pharmacy" in result["reason"]
+    assert "already dispensed elsewhere" in result["reason"] and "Razi" not in result["reason"]
     inspector = await headers_for(client, "fdo-inspector")
     history = (await client.get(f"/api/packs/{gtin}/{serials[0]}/events", headers=inspector)).json()
     assert history[-1]["offline"] is True
@@ -262,7 +263,7 @@ async def test_undo_rules(client: AsyncTestClient[Any]) -> None:
     await event(client, razi, "dispense", [a])
     elsewhere = await event(client, await headers_for(client, "hafez-pharmacy"), "undo", [a])
     assert elsewhere.status_code == 409
-    assert "only that facility can undo it" in elsewhere.json()["results"][0]["reason"]
+    assert "only the facility that did it can undo it" in elsewhere.json()["results"][0]["reason"]
 
     eleven_days_ago = (datetime.now(UTC) - timedelta(days=11)).isoformat()
     await event(client, razi, "dispense", [b], event_time=eleven_days_ago)
@@ -304,7 +305,7 @@ async def test_custody_warnings(client: AsyncTestClient[Any]) -> None:
     # A pack the pharmacy never received: dispensed (it is in the patient's hands) with a warning.
     response = await event(client, hafez, "dispense", [code])
     assert response.status_code == 200
-    assert "registered at Daru Pakhsh Tehran Hub" in response.json()["results"][0]["reason"]
+    assert "registered elsewhere, not here" in response.json()["results"][0]["reason"]
     # Shipping from a facility that does not hold the pack is refused online.
     response = await event(
         client,
@@ -348,3 +349,58 @@ async def test_an_event_may_carry_ten_thousand_codes(client: AsyncTestClient[Any
     assert response.json()["summary"]["ok"] == 10_000
     too_many = await event(client, maker, "lock", codes + codes[:1])
     assert too_many.status_code == 422
+
+
+async def test_refusals_name_only_the_scanning_organisations_own_sites(
+    client: AsyncTestClient[Any],
+) -> None:
+    """Custody is confidential between competitors: a pharmacy is told what to do, not which
+    other organisation's site holds or dispensed the pack; the alert names it, for the inspector
+    and the organisations involved. A site of the scanning organisation may be named."""
+    gtin, _, serials = await _stock_at(client, "razi-pharmacy", 1)
+    code = pack_code(gtin, serials[0])
+    razi = await headers_for(client, "razi-pharmacy")
+    assert (await event(client, razi, "dispense", [code])).status_code == 200
+    hafez = await headers_for(client, "hafez-pharmacy")
+    refused = await event(client, hafez, "dispense", [code])
+    assert refused.status_code == 409
+    reason = refused.json()["results"][0]["reason"]
+    today = datetime.now(UTC).date().isoformat()
+    assert reason.startswith(f"already dispensed elsewhere on {today}: ")
+    assert "do not supply this pack, set it aside" in reason
+    assert "Razi" not in reason and "Razi" not in refused.json()["detail"]
+    for who in ("fdo-inspector", "razi-pharmacy", "hafez-pharmacy"):
+        alerts = await client.get(
+            f"/api/alerts?code=cloned_code&gtin={gtin}", headers=await headers_for(client, who)
+        )
+        assert [a["message"] for a in alerts.json()] == [
+            f"dispense: already dispensed at Dr. Razi Pharmacy ({facility_gln('razi-pharmacy')})"
+            f" on {today}: the code may be cloned; do not supply this pack, set it aside and "
+            "report it"
+        ], who
+
+    # The distributor's other hub is its own: named.
+    stock, _, held = await _stock_at(client, "darupakhsh", 2, item="002")
+    warehouse = await headers_for(client, "darupakhsh")
+    mashhad = demo_gln(56)
+    shipped = await event(
+        client,
+        warehouse,
+        "ship",
+        [pack_code(stock, held[0])],
+        facility_gln=mashhad,
+        destination_gln=facility_gln("razi-pharmacy"),
+    )
+    assert shipped.status_code == 409
+    assert "registered at Daru Pakhsh Tehran Hub" in shipped.json()["results"][0]["reason"]
+    # To a pharmacy, the distributor's hub is another organisation's site.
+    not_here = await event(client, hafez, "dispense", [pack_code(stock, held[1])])
+    reason = not_here.json()["results"][0]["reason"]
+    assert "registered elsewhere, not here" in reason and "Daru Pakhsh" not in reason
+    alert = (
+        await client.get(
+            f"/api/alerts?code=not_held_here&serial={held[1]}",
+            headers=await headers_for(client, "fdo-inspector"),
+        )
+    ).json()
+    assert "registered at Daru Pakhsh Tehran Hub" in alert[0]["message"]

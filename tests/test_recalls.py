@@ -254,3 +254,106 @@ async def test_recalling_a_demo_batch_until_all_is_accounted_for(
     assert final["at_owner"] == progress["affected"] - progress["supplied_before_recall"]
     notices = (await client.get(url, headers=inspector)).json()["notices"]
     assert notices and all(n["acknowledged_at"] for n in notices)
+
+
+async def test_packs_returned_to_a_distributor_are_returning(client: AsyncTestClient[Any]) -> None:
+    """A return shipment is `returning` whatever the destination in the chain: a pharmacy
+    sending recalled packs back to its distributor, not to the manufacturer."""
+    inspector = await headers_for(client, "fdo-inspector")
+    razi = await headers_for(client, "razi-pharmacy")
+    gtin, lot, codes = await spread_batch(client)
+    recall = (
+        await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=inspector)
+    ).json()
+    url = f"/api/recalls/{recall['id']}"
+    back = await event(
+        client, razi, "return", codes[22:26], destination_gln=facility_gln("darupakhsh")
+    )
+    assert back.json()["summary"]["ok"] == 4, back.text
+    progress = (await client.get(url, headers=inspector)).json()["progress"]
+    assert progress["returning"] == 4
+    assert progress["in_transit"] == 10  # the shipment to Hafez is no return
+    returning = (await client.get(f"{url}/packs?category=returning", headers=inspector)).json()
+    assert sorted(p["serial"] for p in returning) == sorted(c[18:] for c in codes[22:26])
+
+    serial = codes[22][18:]
+    custody = (await client.get(f"/api/packs/{gtin}/{serial}", headers=razi)).json()["holder"]
+    assert custody["in_transit"] is True and custody["returning"] is True
+    trace = (await client.get(f"/api/packs/{gtin}/{serial}/trace", headers=inspector)).json()
+    assert trace["now"]["in_transit"] is True and trace["now"]["returning"] is True
+    shipped = (await client.get(f"/api/packs/{gtin}/{codes[30][18:]}", headers=inspector)).json()
+    assert shipped["holder"]["returning"] is False
+
+    # Received back, the packs are stock at the distributor again, no longer returning.
+    warehouse = await headers_for(client, "darupakhsh")
+    assert (await event(client, warehouse, "receive", codes[22:26])).json()["summary"]["ok"] == 4
+    progress = (await client.get(url, headers=inspector)).json()["progress"]
+    assert progress["returning"] == 0 and progress["at_holder"] == 28
+    trace = (await client.get(f"/api/packs/{gtin}/{serial}/trace", headers=inspector)).json()
+    assert trace["now"]["returning"] is False
+
+
+async def test_dispensers_are_told_which_packs_they_supplied_before_the_recall(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A pharmacy that sold every pack of the batch it had holds none when the class I recall
+    comes, yet its patients must be reached: it gets a notice, sees its part (which packs it
+    supplied, and when) and acknowledges; progress shows who has not acknowledged yet."""
+    inspector = await headers_for(client, "fdo-inspector")
+    maker = await headers_for(client, "sina-darou")
+    ferdowsi = await headers_for(client, "ferdowsi-pharmacy")
+    gtin, lot, _ = await spread_batch(client)
+    sold = [pack_code(gtin, s) for s in await more_packs(client, maker, gtin, lot)]
+    await event(client, maker, "ship", sold, destination_gln=facility_gln("ferdowsi-pharmacy"))
+    await event(client, ferdowsi, "receive", sold)
+    assert (await event(client, ferdowsi, "dispense", sold)).json()["summary"]["ok"] == 3
+
+    recall = (
+        await client.post("/api/recalls", json=recall_order(gtin, [lot]), headers=inspector)
+    ).json()
+    url = f"/api/recalls/{recall['id']}"
+    notices = {n["gln"]: n for n in recall["notices"]}
+    mine = notices[facility_gln("ferdowsi-pharmacy")]
+    assert (mine["packs_at_notice"], mine["packs_supplied"]) == (0, 3)
+    assert mine["first_supplied_at"] <= mine["last_supplied_at"] < recall["issued_at"]
+    razi = notices[facility_gln("razi-pharmacy")]  # holds 8, dispensed 2
+    assert (razi["packs_at_notice"], razi["packs_supplied"]) == (8, 2)
+    awaiting = {n["gln"] for n in recall["progress"]["awaiting_acknowledgement"]}
+    assert facility_gln("ferdowsi-pharmacy") in awaiting
+    assert len(awaiting) == len(recall["notices"]) == 4
+
+    listed = (await client.get("/api/recalls", headers=ferdowsi)).json()
+    assert [(r["id"], r["awaiting_my_acknowledgement"]) for r in listed] == [(recall["id"], 1)]
+    view = await client.get(url, headers=ferdowsi)
+    assert view.status_code == 200, view.text
+    assert [n["gln"] for n in view.json()["notices"]] == [facility_gln("ferdowsi-pharmacy")]
+    assert view.json()["progress"]["affected"] == 3
+    assert view.json()["progress"]["supplied_before_recall"] == 3
+    supplied = (
+        await client.get(f"{url}/packs?category=supplied_before_recall", headers=ferdowsi)
+    ).json()
+    assert sorted(p["serial"] for p in supplied) == sorted(c[18:] for c in sold)
+    assert all(p["status"] == "dispensed" and p["status_at"] for p in supplied)
+
+    acknowledged = await client.post(f"{url}/acknowledge", headers=ferdowsi)
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert acknowledged.json()[0]["acknowledged_at"] is not None
+    after = (await client.get(url, headers=inspector)).json()["progress"]
+    assert facility_gln("ferdowsi-pharmacy") not in {
+        n["gln"] for n in after["awaiting_acknowledgement"]
+    }
+    assert len(after["awaiting_acknowledgement"]) == 3
+
+
+async def more_packs(
+    client: AsyncTestClient[Any], maker: dict[str, str], gtin: str, lot: str
+) -> list[str]:
+    """Three more packs of the batch, commissioned at the plant; their serials."""
+    before = await client.get(f"/api/batches/{gtin}/{lot}/packs.csv", headers=maker)
+    known = {line.split(",")[1] for line in before.text.splitlines()[1:]}
+    done = await client.post(f"/api/batches/{gtin}/{lot}/packs", json={"count": 3}, headers=maker)
+    assert done.status_code == 201, done.text
+    after = await client.get(f"/api/batches/{gtin}/{lot}/packs.csv", headers=maker)
+    return [
+        s for s in (line.split(",")[1] for line in after.text.splitlines()[1:]) if s not in known
+    ]

@@ -332,3 +332,35 @@ async def test_pack_history_names_facilities_and_organisations(
     }
     assert ship["destination"]["organization"]["name"] == "Daru Pakhsh Distribution"
     assert entries[-1]["facility"]["organization"]["name_fa"] == "بیمارستان امام رضا"
+
+
+async def test_forward_trace_counts_packs_received_not_receipts(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A pharmacy that received 24 packs and scanned them all twice received 24; a pack missing
+    from its case on receipt was not received (it is still on its way)."""
+    maker = await headers_for(client, "sina-darou")
+    razi = await headers_for(client, "razi-pharmacy")
+    gtin, lot, serials = await register_batch(client, maker, item="302", lot="TRC2", count=28)
+    codes = [pack_code(gtin, s) for s in serials]
+    await ok(await event(client, maker, "ship", codes[:24], destination_gln=RAZI))
+    await ok(await event(client, razi, "receive", codes[:24]))
+    again = await event(client, razi, "receive", codes[:24])
+    assert again.json()["summary"]["warning"] == 24
+    case = "(00)062600090000000126"
+    await ok(await event(client, maker, "pack", codes[24:], container=case))
+    await ok(await event(client, maker, "ship", [case], destination_gln=HAFEZ))
+    hafez = await headers_for(client, "hafez-pharmacy")
+    checked = await event(client, hafez, "receive", [case], contents=codes[25:])
+    assert [m["serial"] for m in checked.json()["discrepancies"]["missing"]] == [serials[24]]
+
+    body = (await get(client, f"/api/batches/{gtin}/{lot}/trace", "fdo-inspector")).json()
+    received = {f["facility"]["gln"]: f["received"] for f in body["facilities"]}
+    assert received == {PLANT: 0, RAZI: 24, HAFEZ: 3}
+    # The missing pack's trace shows it taken out of the case at Hafez, not received there.
+    trace = (await get(client, f"/api/packs/{gtin}/{serials[24]}/trace", "fdo-inspector")).json()
+    assert [(s["action"], s["outcome"]) for s in trace["steps"]][-2:] == [
+        ("ship", "ok"),
+        ("unpack", "warning"),
+    ]
+    assert trace["now"]["in_transit"] is True

@@ -5,7 +5,8 @@ against the packs actually found in the case."""
 
 from __future__ import annotations
 
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from models.packs import PackStatus
 MOVING = MOVES | {Action.receive}
 PACKING = frozenset({Action.pack, Action.unpack})
 MAX_ISSUES = 50  # non-ok packs listed under a case's result
+MAX_SERIALS = 5  # serials named in a receipt discrepancy's alert (the event lists them all)
 
 
 @dataclass
@@ -134,19 +136,76 @@ def check_contents(
     ctx: Context,
 ) -> list[dict[str, str]]:
     """A receipt checked against the packs found in the case: packs listed in the case but not
-    found stay in transit and leave the case (they are not here); returns them."""
+    found stay in transit and leave the case (they are not here); returns them. What happens to
+    them is recorded as taking them out of the case: they were not received."""
     missing = [key for key in tree.packs if key not in found]
     reason = f"missing from case {tree.root.sscc} when it was received"
+    taken_out = replace(ctx, action=Action.unpack)
     for gtin, serial in missing:
         pack = packs[(gtin, serial)]
         work.pack_events.append(
             pack_event(
-                gtin, serial, ctx, Outcome.warning, pack.status, pack.status, reason, tree.root.sscc
+                gtin,
+                serial,
+                taken_out,
+                Outcome.warning,
+                pack.status,
+                pack.status,
+                reason,
+                tree.root.sscc,
             )
         )
         work.updates.append(pack_update(pack_state(pack, ctx), None, pack))
     tree.packs = [key for key in tree.packs if key in found]
     return [{"gtin": gtin, "serial": serial, "sscc": tree.root.sscc} for gtin, serial in missing]
+
+
+def receipt_discrepancies(
+    trees: list[Tree],
+    missing: list[dict[str, str]],
+    extra: list[dict[str, str]],
+    packs: dict[tuple[str, str], PackRow],
+    products: dict[str, uuid.UUID],
+    ctx: Context,
+) -> list[AlertDraft]:
+    """One alert per batch with packs missing from the cases received or found beyond them: it
+    names the batch (a pack not in the register: its product), and the batch's owner is among
+    the organisations involved, with the senders."""
+    found: dict[tuple[str, str | None], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    owners: dict[tuple[str, str | None], uuid.UUID | None] = {}
+    for listed, side in ((missing, 0), (extra, 1)):
+        for item in listed:
+            pack = packs.get((item["gtin"], item["serial"]))
+            key = (item["gtin"], pack.lot if pack else None)
+            owners[key] = pack.owner_id if pack else products.get(item["gtin"])
+            found[key][side].append(item["serial"])
+    cases = ", ".join(sorted(t.root.sscc for t in trees)) or "no case"
+    senders = tuple(t.root.transit_from_id for t in trees)
+    alerts = []
+    for (gtin, lot), (absent, beyond) in sorted(found.items(), key=lambda kv: str(kv[0])):
+        batch = f"batch {lot} of GTIN {gtin}" if lot else f"GTIN {gtin} (not in the register)"
+        alerts.append(
+            AlertDraft(
+                AlertCode.receipt_discrepancy,
+                f"receipt of case {cases} checked, {batch}: {len(absent)} packs missing"
+                f"{_serials(absent)}, {len(beyond)} packs found beyond the cases"
+                f"{_serials(beyond)}",
+                ctx.facility_id,
+                gtin,
+                None,
+                lot,
+                related=senders,
+                owner_id=owners[(gtin, lot)],
+            )
+        )
+    return alerts
+
+
+def _serials(serials: list[str]) -> str:
+    if not serials:
+        return ""
+    shown = ", ".join(sorted(serials)[:MAX_SERIALS])
+    return f" ({shown}{', …' if len(serials) > MAX_SERIALS else ''})"
 
 
 def pack_into(

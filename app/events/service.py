@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.alerts.engine import AlertDraft, raise_alerts, worth_raising
+from app.alerts.engine import raise_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.events import containers, store
@@ -26,6 +26,7 @@ from app.events.aggregation import (
     move_case,
     pack_into,
     pack_text,
+    receipt_discrepancies,
 )
 from app.events.store import Connection, PackRow
 from app.events.transitions import MOVES, Context
@@ -40,7 +41,6 @@ from app.events.work import (
     status_code_of,
 )
 from app.facilities.directory import FacilityDirectory, Site, acting_site, registered_site
-from models.alerts import AlertCode
 from models.base import utcnow
 from models.codes import GS1_DEFAULTS, PackCode, ReaderConfig
 from models.events import BUSINESS_STEP, Action, Outcome
@@ -114,7 +114,7 @@ async def record(
     found = _found(request)
     try:
         async with connection.transaction():
-            locked = await _lock(connection, request, codes, target, facility)
+            locked = await _lock(connection, request, codes, target, facility, found)
             unknown_gtins = {key[0] for key in locked.wanted if key not in locked.packs}
             ctx = Context(
                 action=request.action,
@@ -122,7 +122,8 @@ async def record(
                 destination_id=destination.id if destination else None,
                 event_time=event_time,
                 offline=request.offline,
-                names=await directory.labels(
+                organization_id=facility.organization_id,
+                sites=await directory.sites(
                     connection, related_sites(locked.packs.values(), facility, destination)
                 ),
             )
@@ -200,8 +201,10 @@ async def _lock(
     codes: Sequence[Code],
     target: str | None,
     facility: Site,
+    found: set[tuple[str, str]] | None,
 ) -> _Locked:
     keys = {(c.gtin, c.serial) for c in codes if isinstance(c, PackCode) and c.serial}
+    keys.update(found or ())  # a receipt's discrepancies name the batches of the packs found
     ssccs = [c.sscc for c in codes if isinstance(c, ContainerCode)]
     locked = _Locked(wanted=[], packs={})
     if request.action in MOVING:
@@ -321,16 +324,9 @@ def _decide(
         return None
     in_cases = {key for tree in locked.trees.values() for key in tree.packs}
     extra = [{"gtin": g, "serial": s} for g, s in sorted(found - in_cases)]
-    if missing or extra:
-        work.alerts.append(
-            AlertDraft(
-                AlertCode.receipt_discrepancy,
-                f"receipt of {len(locked.trees)} case(s) checked: {len(missing)} packs missing, "
-                f"{len(extra)} packs found beyond the cases",
-                ctx.facility_id,
-                related=tuple(t.root.transit_from_id for t in locked.trees.values()),
-            )
-        )
+    work.alerts += receipt_discrepancies(
+        list(locked.trees.values()), missing, extra, locked.packs, products, ctx
+    )
     return {"missing": missing, "extra": extra}
 
 

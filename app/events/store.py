@@ -32,6 +32,7 @@ class PackRow:
     overlay: str | None  # the batch's recall or withdrawal
     owner_id: uuid.UUID  # the batch's owner
     container_sscc: str | None
+    returning: bool  # in transit as a return
 
 
 # The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
@@ -41,7 +42,7 @@ class PackRow:
 _LOCK_PACKS = """
 SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
        p.status_facility_id, p.status_at, b.expiry, b.overlay, b.organization_id,
-       p.container_sscc
+       p.container_sscc, p.in_return
 FROM packs p
 JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
   ON p.gtin = wanted.gtin AND p.serial = wanted.serial
@@ -74,18 +75,20 @@ SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::uuid[], %s::text[], %s::uui
 """  # noqa: S608
 _UPDATE_PACK = """
 UPDATE packs SET status = %s, holder_id = %s, transit_from_id = %s, transit_to_id = %s,
-                 status_facility_id = %s, status_at = %s, last_event_id = %s, container_sscc = %s
+                 status_facility_id = %s, status_at = %s, last_event_id = %s, container_sscc = %s,
+                 in_return = %s
 WHERE gtin = %s AND serial = %s
 """
 _UPDATE_PACKS = """
 UPDATE packs p SET status = u.status, holder_id = u.holder_id,
                    transit_from_id = u.transit_from_id, transit_to_id = u.transit_to_id,
                    status_facility_id = u.status_facility_id, status_at = u.status_at,
-                   last_event_id = u.last_event_id, container_sscc = u.container_sscc
+                   last_event_id = u.last_event_id, container_sscc = u.container_sscc,
+                   in_return = u.in_return
 FROM unnest(%s::text[], %s::uuid[], %s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[],
-            %s::uuid[], %s::char(18)[], %s::char(14)[], %s::text[])
+            %s::uuid[], %s::char(18)[], %s::bool[], %s::char(14)[], %s::text[])
      AS u(status, holder_id, transit_from_id, transit_to_id, status_facility_id, status_at,
-          last_event_id, container_sscc, gtin, serial)
+          last_event_id, container_sscc, in_return, gtin, serial)
 WHERE p.gtin = u.gtin AND p.serial = u.serial
 """
 _STORED_EVENT = "SELECT payload_hash, response FROM events WHERE event_id = %s"

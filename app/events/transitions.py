@@ -6,9 +6,11 @@ recorded with a warning (and applied where the new state can be represented)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from app.facilities.directory import Site
 from models.alerts import AlertCode
 from models.events import Action, Outcome
 from models.packs import FINAL_STATUSES, Overlay, PackStatus
@@ -69,15 +71,28 @@ class PackState:
     status_facility_id: uuid.UUID | None
     status_at: datetime
     overlays: frozenset[Overlay] = frozenset()
+    returning: bool = False  # in transit as a return (whatever the destination)
 
 
 @dataclass(frozen=True)
 class Decision:
     outcome: Outcome
-    reason: str
+    reason: str  # what the scanning site is told
     state: PackState  # the state after the event (unchanged when nothing applies)
     conflict: bool = False  # refused because of the pack's state (HTTP 409), not the input
     alert: AlertCode | None = None  # the risk this signals, if any
+    # The reason with every facility named, for the alert (seen by inspectors and the
+    # organisations involved); empty when it is the reason itself.
+    named: str = ""
+
+    @property
+    def alert_text(self) -> str:
+        return self.named or self.reason
+
+
+# A facility as a reason places it ("at Dr. Razi Pharmacy"), or None where it may not be named.
+Namer = Callable[[uuid.UUID | None], str | None]
+Wording = Callable[[Namer], str]
 
 
 @dataclass(frozen=True)
@@ -87,12 +102,26 @@ class Context:
     destination_id: uuid.UUID | None
     event_time: datetime
     offline: bool
-    names: dict[uuid.UUID, str]  # facility names, for reasons people can read
+    organization_id: uuid.UUID  # the scanning site's organisation
+    sites: dict[uuid.UUID, Site]  # the facilities involved, for reasons people can read
 
     def name(self, facility_id: uuid.UUID | None) -> str:
+        """Any facility by name: for alerts, which inspectors and those involved read."""
         if facility_id is None:
             return "an unknown facility"
-        return self.names.get(facility_id, "another facility")
+        site = self.sites.get(facility_id)
+        return site.label if site else "another facility"
+
+    def told(self, facility_id: uuid.UUID | None) -> str | None:
+        """A facility the scanning site may be told of: its own organisation's. Custody is
+        confidential between competitors, so another organisation's site goes unnamed."""
+        site = self.sites.get(facility_id) if facility_id else None
+        return site.label if site and site.organization_id == self.organization_id else None
+
+    def worded(self, wording: Wording) -> tuple[str, str]:
+        """(what the scanning site is told, the same with every facility named)."""
+        told, named = wording(self.told), wording(self.name)
+        return told, "" if named == told else named
 
 
 def decide(state: PackState, ctx: Context) -> Decision:
@@ -109,20 +138,29 @@ def _ok(state: PackState, reason: str = "") -> Decision:
     return Decision(Outcome.ok, reason, state)
 
 
+def _warn(
+    state: PackState, ctx: Context, wording: Wording, alert: AlertCode | None = None
+) -> Decision:
+    told, named = ctx.worded(wording)
+    return Decision(Outcome.warning, told, state, alert=alert, named=named)
+
+
 def _refuse(
     state: PackState,
     ctx: Context,
-    reason: str,
+    reason: str | Wording,
     alert: AlertCode,
     *,
     apply: PackState | None = None,
 ) -> Decision:
     """Online: refused, nothing changes. Offline: the event happened anyway; record it with a
     warning and apply `apply` when given. Either way the conflict raises `alert`."""
-    outcome, reason = conflicting(ctx, reason)
+    told, named = ctx.worded(reason) if callable(reason) else (reason, "")
+    outcome, told = conflicting(ctx, told)
+    named = conflicting(ctx, named)[1] if named else ""
     if ctx.offline:
-        return Decision(outcome, reason, apply or state, alert=alert)
-    return Decision(outcome, reason, state, conflict=True, alert=alert)
+        return Decision(outcome, told, apply or state, alert=alert, named=named)
+    return Decision(outcome, told, state, conflict=True, alert=alert, named=named)
 
 
 def conflicting(ctx: Context, reason: str) -> tuple[Outcome, str]:
@@ -132,15 +170,34 @@ def conflicting(ctx: Context, reason: str) -> tuple[Outcome, str]:
     return Outcome.refused, reason
 
 
-def _custody_note(state: PackState, ctx: Context) -> str:
+def _at(told: str | None) -> str:
+    return f"at {told}" if told else "elsewhere"
+
+
+def _to(told: str | None) -> str:
+    return f"to {told}" if told else "elsewhere"
+
+
+def _custody_note(state: PackState, ctx: Context) -> Wording | None:
+    """Where the pack is registered, when not here (None: it is here)."""
     if state.holder_id == ctx.facility_id:
-        return ""
+        return None
     if state.transit_to_id is not None:
-        return (
-            f"the pack is registered as in transit from {ctx.name(state.transit_from_id)} "
-            f"to {ctx.name(state.transit_to_id)}"
-        )
-    return f"the pack is registered at {ctx.name(state.holder_id)}, not here"
+        return lambda name: f"the pack is registered as {_in_transit(state, name)}"
+    return lambda name: (
+        f"the pack is registered {_at(name(state.holder_id))}, not here; it was not recorded "
+        "as shipped to you: ask your supplier to record the shipment, or report the pack"
+    )
+
+
+def _in_transit(state: PackState, name: Namer) -> str:
+    source, destination = name(state.transit_from_id), name(state.transit_to_id)
+    if source is None and destination is None:
+        return "in transit elsewhere"
+    return (
+        f"in transit from {source or 'another organisation'} "
+        f"to {destination or 'another organisation'}"
+    )
 
 
 def _overlay_text(overlays: frozenset[Overlay]) -> str:
@@ -151,7 +208,11 @@ def _move(state: PackState, ctx: Context) -> Decision:
     assert ctx.destination_id is not None
     verb = VERB[ctx.action]
     moved = replace(
-        state, holder_id=None, transit_from_id=ctx.facility_id, transit_to_id=ctx.destination_id
+        state,
+        holder_id=None,
+        transit_from_id=ctx.facility_id,
+        transit_to_id=ctx.destination_id,
+        returning=ctx.action is Action.return_,
     )
     if state.status is not PackStatus.active:
         return _refuse(
@@ -164,13 +225,16 @@ def _move(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack is already in transit to {ctx.name(state.transit_to_id)}; "
-            "it must be received before it is shipped again",
+            lambda name: (
+                f"the pack is already in transit {_to(name(state.transit_to_id))}; it must be "
+                "received before it is shipped again"
+            ),
             AlertCode.not_held_here,
             apply=moved,
         )
-    if state.holder_id != ctx.facility_id:
-        return _refuse(state, ctx, _custody_note(state, ctx), AlertCode.not_held_here, apply=moved)
+    note = _custody_note(state, ctx)
+    if note is not None:
+        return _refuse(state, ctx, note, AlertCode.not_held_here, apply=moved)
     if state.overlays and ctx.action is Action.ship:
         return Decision(
             Outcome.warning, f"shipped although the pack is {_overlay_text(state.overlays)}", moved
@@ -179,7 +243,9 @@ def _move(state: PackState, ctx: Context) -> Decision:
 
 
 def _receive(state: PackState, ctx: Context) -> Decision:
-    received = replace(state, holder_id=ctx.facility_id, transit_from_id=None, transit_to_id=None)
+    received = replace(
+        state, holder_id=ctx.facility_id, transit_from_id=None, transit_to_id=None, returning=False
+    )
     if state.status is not PackStatus.active:
         return _refuse(
             state,
@@ -192,19 +258,25 @@ def _receive(state: PackState, ctx: Context) -> Decision:
         return Decision(Outcome.warning, "already received here", state)
     if state.transit_to_id == ctx.facility_id:
         return _ok(received)
+    check = "check the delivery with whoever brought it before you supply the pack"
     if state.transit_to_id is not None:
-        return Decision(
-            Outcome.warning,
-            f"received here, but it was shipped from {ctx.name(state.transit_from_id)} to "
-            f"{ctx.name(state.transit_to_id)}",
+        return _warn(
             received,
-            alert=AlertCode.receipt_discrepancy,
+            ctx,
+            lambda name: (
+                f"received here, but the pack was registered as {_in_transit(state, name)}, "
+                f"not to here: {check}"
+            ),
+            AlertCode.receipt_discrepancy,
         )
-    return Decision(
-        Outcome.warning,
-        f"received without a recorded shipment; it was registered at {ctx.name(state.holder_id)}",
+    return _warn(
         received,
-        alert=AlertCode.receipt_discrepancy,
+        ctx,
+        lambda name: (
+            f"received without a recorded shipment; it was registered "
+            f"{_at(name(state.holder_id))}: {check}"
+        ),
+        AlertCode.receipt_discrepancy,
     )
 
 
@@ -220,6 +292,7 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
         holder_id=ctx.facility_id if leaves else state.holder_id,
         transit_from_id=None if leaves else state.transit_from_id,
         transit_to_id=None if leaves else state.transit_to_id,
+        returning=False if leaves else state.returning,
     )
     when = state.status_at.date().isoformat()
     if state.status is target:
@@ -235,8 +308,10 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"already {verb} at {ctx.name(state.status_facility_id)} on {when}: the code may be "
-            "cloned; do not supply this pack, set it aside and report it",
+            lambda name: (
+                f"already {verb} {_at(name(state.status_facility_id))} on {when}: the code may "
+                "be cloned; do not supply this pack, set it aside and report it"
+            ),
             AlertCode.cloned_code,
         )
     if state.status in FINAL_STATUSES:
@@ -251,8 +326,7 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack is {state.status.value} (at {ctx.name(state.status_facility_id)} on "
-            f"{when}); only an active pack can be {verb}",
+            lambda name: _inactive(state, verb, when, name(state.status_facility_id)),
             AlertCode.inactive_pack,
         )
     if ctx.action in SUPPLY and state.overlays:
@@ -266,11 +340,22 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
             apply=applied,
         )
     note = _custody_note(state, ctx)
-    if note and ctx.action in LEAVES_CHAIN:
-        return Decision(
-            Outcome.warning, f"{verb}, but {note}", applied, alert=AlertCode.not_held_here
+    if note is not None and ctx.action in LEAVES_CHAIN:
+        return _warn(
+            applied, ctx, lambda name: f"{verb}, but {note(name)}", AlertCode.not_held_here
         )
     return _ok(applied)
+
+
+def _inactive(state: PackState, verb: str, when: str, site: str | None) -> str:
+    if site is None:
+        return (
+            f"the pack was {state.status.value} elsewhere on {when}; only an active pack can be "
+            f"{verb}: do not supply it, set it aside and report it"
+        )
+    return (
+        f"the pack is {state.status.value} (at {site} on {when}); only an active pack can be {verb}"
+    )
 
 
 def _undo(state: PackState, ctx: Context) -> Decision:
@@ -298,8 +383,10 @@ def _undo(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack was {state.status.value} at {ctx.name(state.status_facility_id)}; only "
-            "that facility can undo it",
+            lambda name: (
+                f"the pack was {state.status.value} {_at(name(state.status_facility_id))} on "
+                f"{when}; only the facility that did it can undo it"
+            ),
             AlertCode.refused_change,
         )
     if state.status in UNDO_WITHIN_WINDOW:

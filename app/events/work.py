@@ -145,6 +145,7 @@ def pack_state(pack: PackRow, ctx: Context) -> PackState:
         status_facility_id=pack.status_facility_id,
         status_at=pack.status_at,
         overlays=pack_overlays(pack.expiry, pack.overlay, ctx.event_time.date()),
+        returning=pack.returning,
     )
 
 
@@ -170,6 +171,7 @@ def apply(
                 f"{mismatch[1]}; {decision.reason}",
                 decision.state,
                 alert=mismatch[0],
+                named=f"{mismatch[1]}; {decision.alert_text}",
             )
     work.conflict |= decision.conflict
     new = decision.state
@@ -184,7 +186,7 @@ def apply(
         work.alerts.append(
             AlertDraft(
                 decision.alert,
-                f"{ctx.action.value}: {decision.reason}",
+                f"{ctx.action.value}: {decision.alert_text}",
                 ctx.facility_id,
                 pack.gtin,
                 pack.serial,
@@ -220,6 +222,7 @@ def pack_update(state: PackState, container: str | None, pack: PackRow) -> list[
         state.status_facility_id,
         state.status_at,
         container,
+        state.returning,
         pack.gtin,
         pack.serial,
     ]

@@ -53,15 +53,15 @@ class FacilityDirectory:
             return cached[1]
         return await self._load(connection, "gln = %s", gln)
 
-    async def labels(
+    async def sites(
         self, connection: psycopg.AsyncConnection[Any], ids: Iterable[uuid.UUID | None]
-    ) -> dict[uuid.UUID, str]:
-        labels = {}
+    ) -> dict[uuid.UUID, Site]:
+        sites = {}
         for site_id in {i for i in ids if i is not None}:
             site = await self.by_id(connection, site_id)
             if site is not None:
-                labels[site_id] = site.label
-        return labels
+                sites[site_id] = site
+        return sites
 
     def clear(self) -> None:
         self._by_id.clear()

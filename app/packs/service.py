@@ -75,7 +75,7 @@ SELECT p.status, p.status_at, b.lot, b.expiry, b.overlay,
        pr.name, pr.name_fa, pr.generic_name, pr.form, pr.strength, pr.pack_size,
        h.gln, h.name, h.organization_id,
        f.gln, f.name, f.organization_id,
-       t.gln, t.name, t.organization_id
+       t.gln, t.name, t.organization_id, p.in_return
 FROM packs p
 JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
 JOIN products pr ON pr.gtin = p.gtin
@@ -123,7 +123,9 @@ async def view(connection: Connection, principal: Principal | None, code: PackCo
         expiry=expiry,
         product=product,
         overlays=overlays,
-        holder=_custody(principal, holder, source, destination) if principal else None,
+        holder=_custody(principal, holder, source, destination, returning=row[20])
+        if principal
+        else None,
         reason="; ".join(reasons),
     )
 
@@ -160,7 +162,7 @@ Site = tuple[Any, ...]  # (gln, name, organization_id), all None when absent
 
 
 def _custody(
-    principal: Principal, holder: Site, source: Site, destination: Site
+    principal: Principal, holder: Site, source: Site, destination: Site, *, returning: bool
 ) -> dict[str, Any] | None:
     """Custody is shown to inspectors and to the organisations involved in it."""
     involved = {site[2] for site in (holder, source, destination) if site[0] is not None}
@@ -171,7 +173,12 @@ def _custody(
         return {"gln": site[0], "name": site[1]} if site[0] is not None else None
 
     if destination[0] is not None:
-        return {"in_transit": True, "from": describe(source), "to": describe(destination)}
+        return {
+            "in_transit": True,
+            "returning": returning,
+            "from": describe(source),
+            "to": describe(destination),
+        }
     return {"in_transit": False, "facility": describe(holder)}
 
 

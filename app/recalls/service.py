@@ -1,7 +1,8 @@
 """Recalls and withdrawals: an inspector names batches (or a whole product); every pack of them
 gets the `recalled` / `withdrawn` overlay at once (it is the batch's overlay, one update however
-many packs), supplying them is refused from then on, every current holder gets a notice to
-acknowledge, and progress follows each pack until all are accounted for."""
+many packs), supplying them is refused from then on, every current holder and every pharmacy or
+hospital that supplied packs of them before gets a notice to acknowledge, and progress follows
+each pack until all are accounted for, and every notice until it is acknowledged."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from models.recalls import RecallClass, RecallKind
 Connection = psycopg.AsyncConnection[Any]
 
 # Where each affected pack stands: at a holder (saleable), in transit to one, quarantined
-# (locked) at a holder, returning to or at the product owner's facilities (returned, or never
-# shipped), destroyed, supplied (dispensed, exported, sampled, checked out) before or after the
-# recall, stolen. A pack is accounted for once its fate under the recall is settled;
-# `at_holder` and `in_transit` packs are still saleable stock in the chain, stolen packs are lost.
+# (locked) at a holder, returning (sent back as a return, to whichever facility, or shipped to
+# the product owner's), at the owner's facilities (returned, or never shipped), destroyed,
+# supplied (dispensed, exported, sampled, checked out) before or after the recall, stolen. A pack
+# is accounted for once its fate under the recall is settled; `at_holder` and `in_transit` packs
+# are still saleable stock in the chain, stolen packs are lost.
 CATEGORIES = (
     "at_holder",
     "in_transit",
@@ -41,6 +43,8 @@ CATEGORIES = (
 )
 UNACCOUNTED = frozenset({"at_holder", "in_transit", "stolen"})
 SUPPLIED = "('dispensed', 'exported', 'sample', 'free_sample', 'checked_out')"
+HELD = "('active', 'locked')"
+DISPENSERS = "('pharmacy', 'hospital')"
 
 # One CASE decides every pack's category; `where` is each facility the pack is tied to (the
 # holder, the destination in transit, or where it was supplied or destroyed). The packs are
@@ -56,7 +60,7 @@ SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
          WHEN p.status IN {SUPPLIED} AND p.status_at < %(issued_at)s
            THEN 'supplied_before_recall'
          WHEN p.status IN {SUPPLIED} THEN 'supplied_after_recall'
-         WHEN p.transit_to_id IS NOT NULL AND dest.organization_id = %(owner)s
+         WHEN p.transit_to_id IS NOT NULL AND (p.in_return OR dest.organization_id = %(owner)s)
            THEN 'returning'
          WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
          WHEN holder.organization_id = %(owner)s THEN 'at_owner'
@@ -87,19 +91,33 @@ WHERE (%(category)s::text IS NULL OR c.category = %(category)s::text)
 ORDER BY c.gtin, c.serial
 LIMIT %(limit)s
 """  # noqa: S608
-_NOTIFY = """
+# Who is told: every facility holding affected packs (or to which they are on their way), and
+# every pharmacy or hospital that supplied some before the recall, so that the patients who got
+# them can be reached (class I above all); one notice per facility, saying how many packs it
+# held and how many it supplied, from when to when.
+_NOTIFY = f"""
 INSERT INTO recall_notices (recall_id, facility_id, organization_id, packs_at_notice,
-                            notified_at)
-SELECT %(recall)s, f.id, f.organization_id, held.packs, %(now)s
-FROM (SELECT coalesce(transit_to_id, holder_id) AS site, count(*) AS packs
+                            packs_supplied, first_supplied_at, last_supplied_at, notified_at)
+SELECT %(recall)s, f.id, f.organization_id, part.held, part.supplied, part.first_supplied,
+       part.last_supplied, %(now)s
+FROM (SELECT CASE WHEN status IN {HELD} THEN coalesce(transit_to_id, holder_id)
+                  ELSE status_facility_id END AS site,
+             count(*) FILTER (WHERE status IN {HELD}) AS held,
+             count(*) FILTER (WHERE status IN {SUPPLIED}) AS supplied,
+             min(status_at) FILTER (WHERE status IN {SUPPLIED}) AS first_supplied,
+             max(status_at) FILTER (WHERE status IN {SUPPLIED}) AS last_supplied
       FROM packs
-      WHERE gtin = %(gtin)s AND lot = ANY(%(lots)s::text[]) AND status IN ('active', 'locked')
-      GROUP BY 1) held
-JOIN facilities f ON f.id = held.site
-"""
+      WHERE gtin = %(gtin)s AND lot = ANY(%(lots)s::text[])
+        AND (status IN {HELD} OR status IN {SUPPLIED})
+      GROUP BY 1) part
+JOIN facilities f ON f.id = part.site
+JOIN organizations o ON o.id = f.organization_id
+WHERE part.held > 0 OR o.kind IN {DISPENSERS}
+"""  # noqa: S608
 _NOTICES = """
 SELECT f.gln, f.name, o.name AS organization, n.organization_id, n.packs_at_notice,
-       n.notified_at, n.acknowledged_at
+       n.packs_supplied, n.first_supplied_at, n.last_supplied_at, n.notified_at,
+       n.acknowledged_at
 FROM recall_notices n
 JOIN facilities f ON f.id = n.facility_id
 JOIN organizations o ON o.id = n.organization_id
@@ -195,6 +213,10 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
     return recall_id
 
 
+# A notice not yet acknowledged, as progress lists it.
+_WHO = ("gln", "name", "organization", "packs_at_notice", "packs_supplied")
+
+
 async def recall_details(
     connection: Connection, principal: Principal, recall_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -224,6 +246,7 @@ async def recall_details(
         site["packs"][row["category"]] += row["packs"]
     unaccounted = sum(totals[c] for c in UNACCOUNTED)
     recall.pop("owner_id")
+    shown = [_notice(n) for n in notices]
     return {
         **recall,
         "progress": {
@@ -231,9 +254,29 @@ async def recall_details(
             **totals,
             "unaccounted_for": unaccounted,
             "all_accounted_for": unaccounted == 0,
+            # Holders and dispensers told of the recall who have not yet said they have seen it.
+            "awaiting_acknowledgement": [
+                {k: n[k] for k in _WHO} for n in shown if n["acknowledged_at"] is None
+            ],
         },
         "facilities": sorted(by_facility.values(), key=lambda s: s["gln"] or ""),
-        "notices": [{k: v for k, v in n.items() if k != "organization_id"} for n in notices],
+        "notices": shown,
+    }
+
+
+def _notice(row: dict[str, Any]) -> dict[str, Any]:
+    """A notice as shown: the facility, its part (packs it held, packs it supplied before the
+    recall and when), and its acknowledgement."""
+    return {
+        "gln": row["gln"],
+        "name": row["name"],
+        "organization": row["organization"],
+        "packs_at_notice": row["packs_at_notice"],
+        "packs_supplied": row["packs_supplied"],
+        "first_supplied_at": row["first_supplied_at"],
+        "last_supplied_at": row["last_supplied_at"],
+        "notified_at": row["notified_at"],
+        "acknowledged_at": row["acknowledged_at"],
     }
 
 
@@ -312,9 +355,7 @@ async def acknowledge(
         await cursor.execute(
             _NOTICES, {"recall": recall_id, "organization": principal.organization_id}
         )
-        return [
-            {k: v for k, v in n.items() if k != "organization_id"} for n in await cursor.fetchall()
-        ]
+        return [_notice(n) for n in await cursor.fetchall()]
 
 
 async def _visible_recall(

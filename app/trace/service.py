@@ -177,7 +177,7 @@ async def distribution(
 class Reached:
     facility: Place
     commissioned: int  # packs of the batch commissioned there
-    received: int  # receipts of its packs there (a pack received there twice counts twice)
+    received: int  # packs of the batch received there (each once, however often it arrived)
     first_at: datetime  # its first and last recorded step with the batch
     last_at: datetime
 
@@ -205,6 +205,9 @@ class BatchTrace:
 # recorded step of its packs (refused attempts changed nothing and are not steps). One pass over
 # the product's pack events, kept to the batch by a semi-join on the packs' primary key, and
 # grouped by facility only (no per-pack grouping: a million packs make millions of rows).
+# Received means distinct packs that arrived: a pack scanned twice on receipt, or received there
+# again later, is one pack; a receipt of a pack no longer active (recorded offline) did not bring
+# it in, and a pack missing from its case on receipt is recorded as taken out of the case.
 _FORWARD = """
 WITH commissioned AS (
     SELECT c.facility_id, sum(b.packs) AS packs, min(c.event_time) AS first_at,
@@ -217,7 +220,9 @@ WITH commissioned AS (
     WHERE TRUE {own_c}
     GROUP BY c.facility_id
 ), stepped AS (
-    SELECT e.facility_id, count(*) FILTER (WHERE e.action = 'receive') AS received,
+    SELECT e.facility_id,
+           count(DISTINCT e.serial)
+             FILTER (WHERE e.action = 'receive' AND e.status_before = 'active') AS received,
            min(e.event_time) AS first_at, max(e.event_time) AS last_at
     FROM pack_events e
     WHERE e.gtin = %(gtin)s AND e.outcome <> 'refused' {own_e}
@@ -307,6 +312,7 @@ class Origin:
 class Whereabouts:
     status: str
     in_transit: bool
+    returning: bool  # in transit as a return, whatever the destination
     facility: Place | None  # the holder (for a decommissioned pack: where that happened)
     from_facility: Place | None
     to_facility: Place | None
@@ -326,7 +332,7 @@ class PackTrace:
 
 _PACK = """
 SELECT p.lot, b.expiry, pr.name, pr.name_fa, p.status, p.holder_id, p.transit_from_id,
-       p.transit_to_id, c.event_id, c.facility_id, c.event_time, c.recorded_at
+       p.transit_to_id, c.event_id, c.facility_id, c.event_time, c.recorded_at, p.in_return
 FROM packs p
 JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
 JOIN products pr ON pr.gtin = p.gtin
@@ -350,7 +356,7 @@ async def pack_trace(
     if row is None:
         raise NotFound(f"No pack {serial} of GTIN {gtin}.")
     (lot, expiry, name, name_fa, status, holder, source, destination) = row[0:8]
-    commission_id, commission_site, commissioned_at, commission_recorded = row[8:12]
+    commission_id, commission_site, commissioned_at, commission_recorded, returning = row[8:13]
     own = None if principal.reads_everything else set(await _own(connection, principal))
 
     def visible(*sites: uuid.UUID | None) -> bool:
@@ -402,6 +408,7 @@ async def pack_trace(
     now = Whereabouts(
         status=status,
         in_transit=destination is not None,
+        returning=returning,
         facility=sites.get(holder) if holder else None,
         from_facility=sites.get(source) if source else None,
         to_facility=sites.get(destination) if destination else None,
