@@ -81,16 +81,24 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (DARUTRACE_PORT, default 8000).")
 def serve(with_demo: bool, host: str | None, port: int | None) -> None:
     """Start the database (embedded unless DATABASE_URL), migrate, and serve the API."""
-    import uvicorn
+    from concurrent.futures import ThreadPoolExecutor
 
-    from app import demo
     from app.db.database import Database
-    from app.factory import create_app
 
     settings = Settings.from_env().served_at(host, port)
     db = Database(settings)
-    db.start()
+    # PostgreSQL starts in processes of its own while this one loads the application (a second
+    # of imports): the two waits overlap.
+    background = ThreadPoolExecutor(1)
+    server = background.submit(db.start_server)
     try:
+        import uvicorn
+
+        from app import demo
+        from app.factory import create_app
+
+        server.result()
+        db.migrate()
         if with_demo:
             asyncio.run(demo.seed_database(db))
         app = create_app(settings, db)
@@ -112,6 +120,7 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
         )
         _run_until_signalled(uvicorn.Server(config))
     finally:
+        background.shutdown()  # the server's start, if an import failed meanwhile
         db.stop()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -285,6 +286,8 @@ def devices() -> list[DemoDevice]:
 
 async def seed(session: AsyncSession) -> None:
     """Create whatever of the demo world is missing; existing rows are left as they are."""
+    if await _complete(session):
+        return  # a restart of `serve --demo`: one query, not one a row
     for demo_org in WORLD:
         organization = await _one(session, Organization, Organization.gln == demo_org.gln)
         if organization is None:
@@ -325,6 +328,31 @@ async def seed(session: AsyncSession) -> None:
                 )
     await session.commit()
     await demo_supply.seed(session)
+
+
+_COMPLETE = sa.text("""
+SELECT (SELECT count(*) FROM organizations WHERE gln = ANY(:organizations)) = :n_organizations
+   AND (SELECT count(*) FROM company_prefixes WHERE prefix = ANY(:prefixes)) = :n_prefixes
+   AND (SELECT count(*) FROM facilities WHERE gln = ANY(:facilities)) = :n_facilities
+   AND (SELECT count(*) FROM devices WHERE key_hash = ANY(:devices)) = :n_devices
+   AND (SELECT count(*) FROM users WHERE username = ANY(:users)) = :n_users
+   AND (SELECT count(*) FROM products WHERE gtin = ANY(:products)) = :n_products
+""")
+
+
+async def _complete(session: AsyncSession) -> bool:
+    """Whether every row the demo world seeds is there already."""
+    wanted = {
+        "organizations": [org.gln for org in WORLD],
+        "prefixes": [prefix for org in WORLD for prefix in org.company_prefixes],
+        "facilities": [site.gln for org in WORLD for site in org.facilities],
+        "devices": [api_key_hash(device.api_key) for device in devices()],
+        "users": [login.username for login in logins()],
+        "products": [demo_supply.demo_gtin(product.item) for product in demo_supply.PRODUCTS],
+    }
+    counts = {f"n_{name}": len(set(values)) for name, values in wanted.items()}
+    connection = await session.connection()
+    return bool((await connection.execute(_COMPLETE, {**wanted, **counts})).scalar())
 
 
 async def _hold_prefixes(

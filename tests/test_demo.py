@@ -5,8 +5,10 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from app import demo_supply
+from app import demo, demo_supply
+from app.db.database import Database
 from app.demo_supply import PRODUCTS, demo_gtin
+from tests.conftest import TEST_DATABASE, PgServer
 from tests.helpers import facility_gln, headers_for
 
 
@@ -72,3 +74,21 @@ async def test_the_demo_products_are_under_their_owners_company_prefixes(
             assert under == [], product  # made abroad: under no prefix held here
         else:
             assert len(under) == 1 and under[0] in own["company_prefixes"], product
+
+
+async def test_seeding_again_restores_only_what_is_missing(
+    pg_server: PgServer, database: Database, client: AsyncTestClient[Any]
+) -> None:
+    """A complete demo world is recognised by one query (`serve --demo` restarts at once); a
+    world missing anything is completed."""
+    with pg_server.connect(TEST_DATABASE) as conn:
+        conn.execute("DELETE FROM company_prefixes WHERE prefix = '6260012'")
+        conn.execute(
+            "UPDATE organizations SET name = 'Renamed by its admin' WHERE gln = %s",
+            (demo.WORLD[0].gln,),
+        )
+    await demo.seed_database(database)
+    inspector = await headers_for(client, "fdo-inspector")
+    organizations = (await client.get("/api/organizations", headers=inspector)).json()
+    assert "6260012" in {p for o in organizations for p in o["company_prefixes"]}
+    assert "Renamed by its admin" in {o["name"] for o in organizations}  # existing rows kept

@@ -41,14 +41,21 @@ class Database:
         self._checking: asyncio.Task[None] | None = None
 
     def start(self, *, run_migrations: bool = True) -> None:
+        self.start_server()
+        if run_migrations:
+            self.migrate()
+
+    def start_server(self) -> None:
+        """The embedded server started (or joined), or DATABASE_URL taken as it is."""
         if self.settings.database_url:
             self.url = normalize_url(self.settings.database_url)
         else:
             self._embedded = EmbeddedPostgres(self.settings.data_dir)
             self.url = self._embedded.start()
             log.info("embedded PostgreSQL ready in %s", self.settings.data_dir)
-        if run_migrations:
-            migrate.upgrade(self.url)
+
+    def migrate(self) -> None:
+        migrate.upgrade(self.url)
 
     @property
     def conninfo(self) -> str:
