@@ -3,10 +3,8 @@ scanner's end-to-end tests."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,20 +13,14 @@ import pytest
 
 from models.gs1 import with_check_digit
 from tests.helpers import LOGINS
+from tests.processes import free_port, wait_until_ready
 
 DARUTRACE = str(Path(sys.executable).parent / "darutrace")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_server(database: object, test_database: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "DATABASE_URL": test_database,
         "DARUTRACE_DATA_DIR": str(tmp_path / "server"),
@@ -38,15 +30,7 @@ def live_server(database: object, test_database: str, tmp_path: Path) -> Iterato
         [DARUTRACE, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-        time.sleep(0.1)
+    wait_until_ready(server, url, patience=60)
     try:
         yield url
     finally:

@@ -6,10 +6,8 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from app.cli import main
 from app.db.embedded import EmbeddedPostgres
 from models.gs1 import with_check_digit
 from tests.conftest import PgServer
+from tests.processes import free_port, wait_until_ready
 
 DARUTRACE = str(Path(sys.executable).parent / "darutrace")
 
@@ -137,17 +136,10 @@ def test_organisations_get_company_prefixes_from_the_cli(cli_env: CliRunner) -> 
     assert "No organisation with GLN 1234567890128" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_serve_demo_from_nothing_to_a_working_login(tmp_path: Path) -> None:
     """The README's main command on an empty data directory: initdb, migrate, seed, serve; the
     printed login works; SIGTERM shuts down cleanly and stops the database."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"DARUTRACE_DATA_DIR": str(tmp_path), "DARUTRACE_PORT": str(port)}
     server = subprocess.Popen(
@@ -159,16 +151,7 @@ def test_serve_demo_from_nothing_to_a_working_login(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, server.communicate()[0]
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server never became ready"
-            time.sleep(0.2)
+        wait_until_ready(server, base, output=lambda: server.communicate()[0])
         login = httpx.post(
             f"{base}/api/auth/login",
             json={"username": "fdo-inspector", "password": "fdo-inspector-demo"},
@@ -200,19 +183,6 @@ def _serve(data_dir: Path, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def _wait_ready(server: subprocess.Popen[str], base: str) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        assert server.poll() is None, server.communicate()[0]
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server never became ready"
-        time.sleep(0.2)
-
-
 def _qr_links(pdf: bytes) -> set[str]:
     import numpy as np
     import pypdfium2 as pdfium
@@ -229,12 +199,12 @@ def _qr_links(pdf: bytes) -> set[str]:
 def test_labels_point_at_the_port_the_server_serves_on(tmp_path: Path) -> None:
     """`serve --port`: the QR codes of the labels API and of `darutrace labels` open this server's
     resolver, not the default port's; DARUTRACE_RESOLVER_URL overrides both."""
-    port = _free_port()
+    port = free_port()
     server = _serve(tmp_path, "--demo", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     batch = "06260009991011/AMX2601"
     try:
-        _wait_ready(server, base)
+        wait_until_ready(server, base, output=lambda: server.communicate()[0])
         login = httpx.post(
             f"{base}/api/auth/login",
             json={"username": "sina-darou", "password": "sina-darou-demo"},

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from app.db.embedded import EmbeddedPostgres
 from models.gs1 import with_check_digit
 from tests.helpers import LOGINS
+from tests.processes import free_port, wait_until_ready
 
 DARUTRACE = str(Path(sys.executable).parent / "darutrace")
 PHARMACY = "razi-pharmacy"
@@ -55,7 +56,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`darutrace serve --demo` on an embedded server of its own (stopping it must not touch the
     suite's server), whatever DATABASE_URL says."""
     data_dir = tmp_path_factory.mktemp("fault-tolerance")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"DARUTRACE_DATA_DIR": str(data_dir), "DARUTRACE_PORT": str(port)}
     env["DARUTRACE_LOG_LEVEL"] = "WARNING"
@@ -67,30 +68,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + PATIENCE
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "server not ready"
-            time.sleep(0.1)
+        wait_until_ready(process, url, PATIENCE, output=lambda: log_path.read_text()[-3000:])
         yield LiveServer(url, data_dir, process)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         assert EmbeddedPostgres(data_dir).running_url() is None  # stopped on the way out
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _login(api: httpx.Client, username: str) -> dict[str, str]:
