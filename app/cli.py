@@ -469,7 +469,7 @@ def scan_group(
     status, sync."""
     from models.codes import ReaderConfig
     from scanner import keyboard
-    from scanner.capture import SourceError, frames
+    from scanner.capture import SourceError, timed_frames
     from scanner.decoder import decoder_for
     from scanner.live import scan_frames
     from scanner.outbox import fingerprint
@@ -533,7 +533,7 @@ def scan_group(
                 for feedback in session.typed(line):
                     tell(feedback)
         else:
-            scan_frames(session, frames(source), read, _preview_window(preview, mode), tell)
+            scan_frames(session, timed_frames(source), read, _preview_window(preview, mode), tell)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     status = session.outbox.status()

@@ -16,16 +16,16 @@ from scanner.window import Window
 
 def scan_frames(
     session: ScanSession,
-    frames: Iterable[Frame],
+    frames: Iterable[tuple[float | None, Frame]],  # each with its time in a video, if any
     read: Callable[[Frame], list[Decoded]],
     window: Window | None,
     tell: Callable[[Feedback], None],
 ) -> None:
     results: dict[str, Feedback] = {}  # each code's latest result, for its outline
     try:
-        for frame in frames:
+        for at, frame in frames:
             found = read(frame)
-            news = session.see([code.text for code in found])
+            news = session.see([code.text for code in found], at)
             results.update((feedback.code, feedback) for feedback in news)
             if window is not None and not window.show(annotate(frame, found, results)):
                 return  # the user closed the preview: that ends the scan

@@ -1,7 +1,7 @@
 """What a scan's result says to the person at the scanner, the same in a live session and in
 `scan sync`: the pack as people read it (product, serial, lot, expiry — never the raw element
-string with its GS bytes) and what happened to it ("shipped to …", "received", "dispensed"),
-or why not."""
+string with its GS bytes) and what happened to it ("shipped to …", "received from …",
+"dispensed"), or why not."""
 
 from __future__ import annotations
 
@@ -108,6 +108,8 @@ def _result_feedback(
     result: dict[str, Any], happened: str, names: Names, reader: ReaderConfig
 ) -> Feedback:
     outcome, reason = result["outcome"], result.get("reason") or ""
+    if sender := result.get("received_from"):  # a shipment addressed here: its sender
+        happened = f"received from {sender['name']} (GLN {sender['gln']})"
     if result.get("sscc") and "packs" in result:
         counts = ", ".join(f"{n} {each}" for each, n in (result.get("summary") or {}).items() if n)
         if outcome == "refused":

@@ -1,8 +1,10 @@
 """A scanning session: each code seen becomes one event in the outbox (or one verification),
 once. A code seen in consecutive frames counts once; seen again later in the session, or typed
-again, it is a warning, not a new event. Events are queued before they are sent, so the scanner
-never waits for the server: with the server down it keeps going and says how many are queued.
-If the server refuses the scanner's key, the session stops sending and keeps queuing."""
+again, it is a warning, not a new event. Taken out of view and shown again within the cooldown
+(the person checking the scan was seen), it says so once, quietly when the first scan was ok.
+Events are queued before they are sent, so the scanner never waits for the server: with the
+server down it keeps going and says how many are queued. If the server refuses the scanner's
+key, the session stops sending and keeps queuing."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from scanner.results import Feedback, Names, event_feedback, subject
 from scanner.sender import KeyRefused, Post, sync
 
 Verify = Callable[[str], tuple[int, Any]]
+# A code missing from the frames for less than this is decode flicker (at 30 frames a second a
+# frame or two is under 0.1 s), not a pack taken away: no line. Gone longer, a pack shown again
+# within the cooldown is told it was already scanned, so the person knows it was seen.
+OUT_OF_SIGHT = 0.4  # seconds
+QUIET_REPEATS = frozenset({"ok", "queued"})  # first results whose repeat rings no bell
 
 
 @dataclass
@@ -54,17 +61,29 @@ class ScanSession:
     def online(self, value: bool) -> None:
         self.names.online = value
 
-    def see(self, codes: Iterable[str]) -> list[Feedback]:
-        """The codes decoded in one frame; feedback for those not in sight just before."""
-        now = self.clock()
+    def see(self, codes: Iterable[str], at: float | None = None) -> list[Feedback]:
+        """The codes decoded in one frame (`at`: its time in a recorded video, else now);
+        feedback for those not in sight just before."""
+        now = self.clock() if at is None else at
         feedback = []
         for text in codes:
             last = self._last_seen.get(text)
             self._last_seen[text] = now
-            if last is not None and now - last < self.cooldown:
-                continue  # the same code in consecutive frames
-            feedback.extend(self._scan(text))
+            if last is None or now - last >= self.cooldown:
+                feedback.extend(self._scan(text))
+            elif now - last >= OUT_OF_SIGHT:
+                feedback.extend(self._shown_again(text))
         return feedback
+
+    def _shown_again(self, text: str) -> list[Feedback]:
+        """A code back in view within the cooldown: its first result, not counted again (a code
+        that was never counted, unreadable say, was answered already)."""
+        read = read_code(text, self.reader)
+        first = self._counted.get(_key(read)) if read.ok else None
+        if first is None:
+            return []
+        outcome = first.outcome if first.outcome in QUIET_REPEATS else "warning"
+        return [_already(text, first, outcome)]
 
     def typed(self, text: str) -> list[Feedback]:
         """A code from a keyboard-wedge scanner: each one is a trigger pulled, so each gets
@@ -82,10 +101,9 @@ class ScanSession:
         elif self.mode == "pack" and self.case is None:
             return [Feedback(text, "refused", "scan the case's SSCC label first, then its packs",
                              subject=subject(read))]  # fmt: skip
-        key = f"{read.gtin}/{read.serial or read.sscc}"
+        key = _key(read)
         if (first := self._counted.get(key)) is not None:
-            message = f"already scanned ({first.outcome}: {first.message}); not counted again"
-            return [Feedback(text, "warning", message, first.product, first.subject)]
+            return [_already(text, first, "warning")]
         feedback = self._verify(text, read) if self.mode == "verify" else self._record(text)
         if not feedback[0].subject:  # queued: named from what the code says
             product = self.names.product(read.gtin)
@@ -146,3 +164,13 @@ class ScanSession:
         name = (body.get("product") or {}).get("name", "")
         message = f"{body['status']} {body['reason']}".strip()
         return [Feedback(text, outcome, message, name, subject(read, name))]
+
+
+def _key(read: ReadCode) -> str:
+    """What a code counts as: a pack (GTIN and serial) or a case (its SSCC)."""
+    return f"{read.gtin}/{read.serial or read.sscc}"
+
+
+def _already(text: str, first: Feedback, outcome: str) -> Feedback:
+    message = f"already scanned ({first.outcome}: {first.message}); not counted again"
+    return Feedback(text, outcome, message, first.product, first.subject)

@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from app.demo_supply import demo_gln
+from app.events.routes import EventOut, Sender
 from models.gs1 import with_check_digit
 from tests.helpers import (
     LOGINS,
@@ -19,6 +21,7 @@ from tests.helpers import (
     pack_code,
     register_batch,
 )
+from tests.test_aggregation import case_code, sscc
 
 
 async def _stock_at(
@@ -404,3 +407,42 @@ async def test_refusals_name_only_the_scanning_organisations_own_sites(
         )
     ).json()
     assert "registered at Daru Pakhsh Tehran Hub" in alert[0]["message"]
+
+
+async def test_a_receipt_says_where_the_packs_came_from(client: AsyncTestClient[Any]) -> None:
+    """The receiver of a shipment addressed to it knows its supplier, of whatever organisation:
+    each pack's result (and a case's) names the sender. A pack shipped to another site does not
+    name its sender, nor does anything but a receipt."""
+    maker = await headers_for(client, "sina-darou")
+    warehouse = await headers_for(client, "darupakhsh")
+    plant = {"gln": facility_gln("sina-darou"), "name": "Sina Darou Plant"}
+    gtin, _, serials = await register_batch(client, maker, count=4)
+    codes = [pack_code(gtin, s) for s in serials]
+    case = sscc(311)
+    assert (await event(client, maker, "pack", codes[2:], container=case_code(case))).json()[
+        "summary"
+    ]["ok"] == 2
+    shipped = await event(
+        client,
+        maker,
+        "ship",
+        [codes[0], case_code(case)],
+        destination_gln=facility_gln("darupakhsh"),
+    )
+    assert not any("received_from" in r for r in shipped.json()["results"])
+    elsewhere = await event(
+        client, maker, "ship", [codes[1]], destination_gln=facility_gln("razi-pharmacy")
+    )
+    assert elsewhere.status_code == 200
+
+    received = await event(client, warehouse, "receive", [codes[0], codes[1], case_code(case)])
+    assert received.status_code == 200, received.text
+    pack, misdirected, whole_case = received.json()["results"]
+    assert pack["outcome"] == "ok" and pack["received_from"] == plant
+    assert misdirected["outcome"] == "warning" and "received_from" not in misdirected
+    assert "Sina Darou" not in misdirected["reason"]
+    assert whole_case["sscc"] == case and whole_case["received_from"] == plant
+    documented = msgspec.convert(received.json(), EventOut)  # the answer is what the schema says
+    assert documented.results[0].received_from == Sender(**plant)
+    again = await event(client, warehouse, "receive", [codes[0]])
+    assert "received_from" not in again.json()["results"][0]  # already here: not a receipt

@@ -50,7 +50,11 @@ def test_receive_by_video_then_dispense_offline_and_sync(live_server: str, tmp_p
     assert received.returncode == 0, received.stderr
     assert received.stdout.count("ok ") == 50, received.stdout
     # Each line names the pack as people read it, and what happened to it.
-    assert f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  received\n" in received.stdout
+    plant = f"Sina Darou Plant (GLN {LOGINS['sina-darou'].facility_gln})"
+    assert (
+        f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  received from {plant}\n"
+        in received.stdout
+    )
     assert "\\x1d" not in received.stdout and "\x1d" not in received.stdout
     assert "done: 50 sent, 0 queued" in received.stderr
     hub = LOGINS["darupakhsh"].facility_gln
@@ -197,7 +201,8 @@ def test_pack_a_case_then_ship_and_receive_it_with_onescan(
         tmp_path / "pharmacy.sqlite3",
     )  # fmt: skip
     assert at_pharmacy.returncode == 0, at_pharmacy.stderr
-    assert f"ok       case {sscc}  received: 50 packs (50 ok)\n" in at_pharmacy.stdout
+    hub = f"Daru Pakhsh Tehran Hub (GLN {LOGINS['darupakhsh'].facility_gln})"
+    assert f"ok       case {sscc}  received from {hub}: 50 packs (50 ok)\n" in at_pharmacy.stdout
     for serial in serials:
         pack = api.get(f"/api/packs/{gtin}/{serial}", headers={"X-API-Key": PHARMACY_KEY})
         assert pack.json()["holder"]["facility"]["gln"] == pharmacy
@@ -231,6 +236,8 @@ def test_a_scan_line_reads_as_the_pack_and_where_it_went(live_server: str, tmp_p
          "--api-key", DEVICES[mashhad].api_key, "--no-preview", "--no-sound"],
         tmp_path / "mashhad.sqlite3", stdin=raw + "\n",
     )  # fmt: skip
+    hub = LOGINS["darupakhsh"].facility_gln
     assert at_mashhad.stdout == (
-        f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  EXP 2028-12-31  received\n"
+        f"ok       Cetirizine 10 mg  SN {serials[0]}  LOT CTZ9  EXP 2028-12-31  received from"
+        f" Daru Pakhsh Tehran Hub (GLN {hub})\n"
     )

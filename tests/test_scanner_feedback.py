@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,8 +21,10 @@ from app.labels.symbols import digital_link_qr, gs1_datamatrix
 from app.packs.serials import new_serials
 from models.links import digital_link, element_hri
 from scanner.decoder import Decoded, decode
+from scanner.outbox import Outbox
 from scanner.overlay import COLOURS, UNJUDGED, annotate, label_text
 from scanner.results import Feedback
+from scanner.session import OUT_OF_SIGHT, ScanSession
 from scanner.synthetic import frame_with, square_datamatrix
 from scanner.window import PreviewUnavailable, Window
 
@@ -239,3 +242,93 @@ def test_a_missing_source_is_said_to_be_missing(tmp_path: Path) -> None:
     unreadable = _scan(["--source", str(not_an_image), "--no-preview"], tmp_path)
     assert unreadable.exit_code == 1
     assert f"{not_an_image} is not an image OpenCV can read" in unreadable.output
+
+
+def _session_at(tmp_path: Path, outcome: str, now: list[float]) -> tuple[ScanSession, list[Any]]:
+    """A receiving session whose server answers every pack with `outcome`, on a clock we set."""
+    sent: list[dict[str, Any]] = []
+
+    def post(payload: dict[str, Any]) -> tuple[int, Any]:
+        sent.append(payload)
+        code = payload["codes"][0]
+        reason = "" if outcome == "ok" else "received without a recorded shipment"
+        return 200, {"action": "receive", "results": [{"code": code, "outcome": outcome,
+                     "reason": reason, "status": "active"}]}  # fmt: skip
+
+    outbox = Outbox(tmp_path / f"{outcome}.sqlite3")
+    return ScanSession("receive", outbox, post, "key", clock=lambda: now[0]), sent
+
+
+def test_a_pack_shown_again_within_the_cooldown_is_said_to_be_already_scanned(
+    tmp_path: Path,
+) -> None:
+    """Held in view, or lost by the decoder for a frame or two, a pack says nothing more; taken
+    away and shown again before the cooldown is over, it says once that it was already scanned
+    — quietly (no bell) when its scan was ok — and is not sent again."""
+    now = [0.0]
+    session, sent = _session_at(tmp_path, "ok", now)
+    pack = f"(01){GTIN}(21){new_serials(1)[0]}"
+    frame = 1 / 30
+
+    def seen_until(end: float) -> list[Feedback]:
+        feedback = []
+        while now[0] < end - 1e-9:
+            now[0] += frame
+            feedback += session.see([pack])
+        return feedback
+
+    assert [f.outcome for f in session.see([pack])] == ["ok"]
+    assert seen_until(0.5) == []  # held in view
+    now[0] += 2 * frame  # missed in two frames
+    assert seen_until(1.0) == []
+    now[0] += OUT_OF_SIGHT  # taken away, then shown again
+    again = seen_until(1.8)
+    assert [(f.outcome, f.message) for f in again] == [
+        ("ok", "already scanned (ok: received); not counted again")
+    ]
+    assert len(sent) == 1
+    now[0] += 2.5  # out of sight longer than the cooldown: a re-scan, as before
+    assert [f.outcome for f in session.see([pack])] == ["warning"]
+    assert len(sent) == 1
+
+    warned, _ = _session_at(tmp_path, "warning", now)
+    assert [f.outcome for f in warned.see([pack])] == ["warning"]
+    now[0] += 1.0
+    assert [(f.outcome, f.message) for f in warned.see([pack])] == [
+        ("warning", "already scanned (warning: received without a recorded shipment); not "
+         "counted again"),
+    ]  # fmt: skip
+    now[0] += 1.0
+    assert warned.see(["not a code"])[0].outcome == "refused"
+    now[0] += 1.0
+    assert warned.see(["not a code"]) == []  # answered already; nothing was counted
+
+
+def _video_of(path: Path, showings: list[tuple[np.ndarray | None, int]]) -> None:
+    """A 30 frames-a-second video: each (symbol or None for an empty view, frames) in turn."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480), False)
+    for symbol, count in showings:
+        view = np.full((480, 640), 255, dtype=np.uint8)
+        if symbol is not None:
+            h, w = symbol.shape
+            view[(480 - h) // 2 : (480 + h) // 2, (640 - w) // 2 : (640 + w) // 2] = symbol
+        for _ in range(count):
+            writer.write(view)
+    writer.release()
+
+
+def test_a_video_of_a_pack_taken_away_and_shown_again(tmp_path: Path) -> None:
+    """Filmed: pack A in view, out of view for two frames (flicker), in view; pack B; pack A
+    shown again half a second later. A counts once and says so when it comes back; B once."""
+    serials = new_serials(2)
+    a, b = (gs1_datamatrix(element_hri(GTIN, s, "L1"), scale=6) for s in serials)
+    video = tmp_path / "counter.avi"
+    _video_of(video, [(a, 6), (None, 2), (a, 6), (b, 6), (None, 9), (a, 6)])
+    filmed = _scan(["--source", str(video), "--no-preview", "--no-sound"], tmp_path)
+    assert filmed.exit_code == 0, filmed.output
+    first, second = (f"GTIN {GTIN}  SN {s}  LOT L1" for s in serials)
+    assert filmed.stdout.splitlines() == [
+        f"queued   {first}  offline — 1 queued",
+        f"queued   {second}  offline — 2 queued",
+        f"queued   {first}  already scanned (queued: offline — 1 queued); not counted again",
+    ]

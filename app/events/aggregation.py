@@ -59,7 +59,7 @@ def case_result(
         "outcome": outcome.value,
         "status": None,
         "reason": reason,
-        **extra,
+        **{name: value for name, value in extra.items() if value is not None},
     }
 
 
@@ -123,6 +123,7 @@ def move_case(
             packs=len(tree.packs),
             summary={o.value: counts[o.value] for o in Outcome},
             issues=issues,
+            received_from=ctx.received_from(root.transit_from_id, root.transit_to_id),
         )
     )
     cases.record(ctx, root.sscc, len(tree.packs), outcome, reason)

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from app.auth.guards import allow
 from app.dependencies import Caller, Connection, Runtime
 from app.events import service
 from app.problems import PROBLEM_JSON
-from models.events import Action
+from models.events import Action, Outcome
 
 Code = Annotated[str, msgspec.Meta(max_length=500)]
 EVENT_ROLES = frozenset(role for roles in service.ALLOWED_ROLES.values() for role in roles)
@@ -32,6 +33,55 @@ class EventIn(msgspec.Struct):
     contents: Annotated[list[Code], msgspec.Meta(max_length=service.MAX_CODES)] | None = None
 
 
+class Sender(msgspec.Struct):
+    gln: str
+    name: str
+
+
+class CodeResult(msgspec.Struct):
+    """One scanned code's result (a case's also has `sscc`, `packs`, `summary`, `issues`)."""
+
+    code: str
+    gtin: str | None
+    serial: str | None
+    outcome: Outcome
+    status: str | None
+    reason: str
+    received_from: Annotated[
+        Sender | None,
+        msgspec.Meta(
+            description="A receipt of a shipment addressed here: the facility it was shipped "
+            "from. Absent for anything else."
+        ),
+    ] = None
+    sscc: str | None = None
+    packs: int | None = None
+    summary: dict[str, int] | None = None
+    issues: list[dict[str, Any]] | None = None  # the case's packs that were not simply ok
+
+
+class EventOut(msgspec.Struct):
+    event_id: str
+    action: Action
+    facility_gln: str
+    destination_gln: str | None
+    event_time: datetime
+    offline: bool
+    results: list[CodeResult]
+    summary: dict[str, int]
+    # A receipt checked against the packs found: missing from the cases, found beyond them.
+    discrepancies: dict[str, list[dict[str, str]]] | None = None
+
+
+RECORDED = {
+    200: ResponseSpec(
+        data_container=EventOut,
+        description="Recorded: one result per code (some may be warnings or refused).",
+        generate_examples=False,
+    )
+}
+
+
 class EventController(Controller):
     path = "/api/events"
     tags = ["events"]  # noqa: RUF012
@@ -41,6 +91,8 @@ class EventController(Controller):
         "/",
         guards=[allow(EVENT_ROLES, devices=True)],
         summary="Record an event; one result per code (ok / warning / refused)",
+        status_code=200,
+        responses=RECORDED,
     )
     async def record(
         self, connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[EventIn]

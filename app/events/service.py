@@ -124,7 +124,13 @@ async def record(
                 offline=request.offline,
                 organization_id=facility.organization_id,
                 sites=await directory.sites(
-                    connection, related_sites(locked.packs.values(), facility, destination)
+                    connection,
+                    related_sites(
+                        locked.packs.values(),
+                        (tree.root for tree in locked.trees.values()),
+                        facility,
+                        destination,
+                    ),
                 ),
             )
             work, cases = Work(), CaseWork()

@@ -123,6 +123,17 @@ class Context:
         told, named = wording(self.told), wording(self.name)
         return told, "" if named == told else named
 
+    def received_from(
+        self, transit_from_id: uuid.UUID | None, transit_to_id: uuid.UUID | None
+    ) -> dict[str, str] | None:
+        """Where a receipt came from: the sender of a shipment addressed here, whatever its
+        organisation (the receiver knows its supplier); None for anything else, so that a pack
+        shipped to another site does not name its sender."""
+        if self.action is not Action.receive or transit_to_id != self.facility_id:
+            return None
+        site = self.sites.get(transit_from_id) if transit_from_id else None
+        return {"gln": site.gln, "name": site.name} if site else None
+
 
 def decide(state: PackState, ctx: Context) -> Decision:
     if ctx.action in MOVES:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.alerts.engine import AlertDraft
+from app.events.containers import ContainerRow
 from app.events.store import PackRow
 from app.events.transitions import Context, Decision, PackState, decide
 from app.facilities.directory import Site
@@ -60,19 +61,17 @@ def read(text: str, config: ReaderConfig) -> Code:
 
 
 def related_sites(
-    packs: Iterable[PackRow], facility: Site, destination: Site | None
+    packs: Iterable[PackRow],
+    cases: Iterable[ContainerRow],
+    facility: Site,
+    destination: Site | None,
 ) -> set[uuid.UUID]:
-    ids = {facility.id} | ({destination.id} if destination else set())
+    ids: set[uuid.UUID | None] = {facility.id, destination.id if destination else None}
     for pack in packs:
-        for related in (
-            pack.holder_id,
-            pack.transit_from_id,
-            pack.transit_to_id,
-            pack.status_facility_id,
-        ):
-            if related is not None:
-                ids.add(related)
-    return ids
+        ids |= {pack.holder_id, pack.transit_from_id, pack.transit_to_id, pack.status_facility_id}
+    for case in cases:  # an empty case received still names its sender
+        ids |= {case.holder_id, case.transit_from_id, case.transit_to_id}
+    return {i for i in ids if i is not None}
 
 
 def pack_work(
@@ -96,9 +95,16 @@ def pack_work(
 
 
 def result(
-    text: str, code: PackCode | None, outcome: Outcome, status: str | None, reason: str
+    text: str,
+    code: PackCode | None,
+    outcome: Outcome,
+    status: str | None,
+    reason: str,
+    received_from: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """One code's result; `received_from`: the sender (GLN, name) of a receipt of a shipment
+    addressed here (only then is it there)."""
+    answer = {
         "code": text,
         "gtin": code.gtin if code else None,
         "serial": code.serial if code else None,
@@ -106,6 +112,7 @@ def result(
         "status": status,
         "reason": reason,
     }
+    return answer | {"received_from": received_from} if received_from else answer
 
 
 def unknown(
@@ -195,7 +202,8 @@ def apply(
                 owner_id=pack.owner_id,
             )
         )
-    work.results.append(result(text, code, decision.outcome, new.status.value, reason))
+    sender = None if refused else ctx.received_from(state.transit_from_id, state.transit_to_id)
+    work.results.append(result(text, code, decision.outcome, new.status.value, reason, sender))
     work.pack_events.append(
         pack_event(
             pack.gtin,
