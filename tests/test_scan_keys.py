@@ -22,6 +22,7 @@ HUB_GLN = LOGINS["darupakhsh"].facility_gln
 HUB_KEY = DEVICES[HUB_GLN].api_key
 PHARMACY_KEY = DEVICES[LOGINS["razi-pharmacy"].facility_gln].api_key
 MAKER_KEY = DEVICES[LOGINS["sina-darou"].facility_gln].api_key
+PLANT = f"Sina Darou Plant (GLN {LOGINS['sina-darou'].facility_gln})"  # batch_at_hub ships from it
 FIX_THE_KEY = "nothing is lost, {} scans stay queued; fix the key and run `darutrace scan sync`"
 
 
@@ -76,7 +77,7 @@ def test_a_refused_key_starts_no_session_and_a_mistyped_one_loses_nothing(
     fixed = _sync(live_server, HUB_KEY, outbox)
     assert fixed.returncode == 0, fixed.stderr
     assert fixed.stdout.splitlines() == [
-        f"ok       Cetirizine 10 mg  SN {serials[0]}  received",
+        f"ok       Cetirizine 10 mg  SN {serials[0]}  received from {PLANT}",
         "this run: 1 events sent (1 ok, 0 warning, 0 refused); 0 queued",
     ]
     assert _holder(api, gtin, serials[0]) == HUB_GLN
@@ -157,8 +158,8 @@ def test_a_key_revoked_mid_session_keeps_the_scans_for_the_sites_new_key(
     synced = _sync(live_server, new_key, outbox)
     assert synced.returncode == 0, synced.stderr
     assert synced.stdout.splitlines() == [
-        f"ok       Cetirizine 10 mg  SN {serials[1]}  received",
-        f"ok       Cetirizine 10 mg  SN {serials[2]}  received",
+        f"ok       Cetirizine 10 mg  SN {serials[1]}  received from {PLANT}",
+        f"ok       Cetirizine 10 mg  SN {serials[2]}  received from {PLANT}",
         "this run: 2 events sent (2 ok, 0 warning, 0 refused); 0 queued",
     ]
     assert [_holder(api, gtin, serial) for serial in serials[:3]] == [HUB_GLN] * 3
