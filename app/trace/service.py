@@ -208,6 +208,11 @@ class BatchTrace:
 # Received means distinct packs that arrived: a pack scanned twice on receipt, or received there
 # again later, is one pack; a receipt of a pack no longer active (recorded offline) did not bring
 # it in, and a pack missing from its case on receipt is recorded as taken out of the case.
+# The DISTINCT sorts the batch's pack events by facility and serial; serials compare bytewise
+# ("C", the same equality as the database's deterministic collation), which is 10-25 % faster
+# than the locale's comparison. Counting the receipts' distinct (facility, serial) pairs apart
+# (a second semi-join) was faster only once the planner had statistics, and hashing those pairs
+# only while they fit in work_mem (100,000 packs, not 1,000,000); see README, performance.
 _FORWARD = """
 WITH commissioned AS (
     SELECT c.facility_id, sum(b.packs) AS packs, min(c.event_time) AS first_at,
@@ -221,7 +226,7 @@ WITH commissioned AS (
     GROUP BY c.facility_id
 ), stepped AS (
     SELECT e.facility_id,
-           count(DISTINCT e.serial)
+           count(DISTINCT e.serial COLLATE "C")
              FILTER (WHERE e.action = 'receive' AND e.status_before = 'active') AS received,
            min(e.event_time) AS first_at, max(e.event_time) AS last_at
     FROM pack_events e
