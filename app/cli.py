@@ -26,7 +26,6 @@ from scanner.modes import MODES
 # The heavy modules (the ORM, the web server, OpenCV, the reader) are imported by the commands
 # that use them, so that `darutrace --help` and `darutrace code parse` start at once.
 if TYPE_CHECKING:
-    import httpx
     import uvicorn
     from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from models.identity import Device
     from scanner.outbox import Outbox, Queued
     from scanner.results import Feedback
-    from scanner.sender import KeyOwner, KeyRefused
     from scanner.window import Window
 
 T = TypeVar("T")
@@ -477,6 +475,7 @@ def scan_group(
     from scanner.sender import (
         KeyRefused,
         ServerUnavailable,
+        check_key,
         http_client,
         http_post,
         http_product_name,
@@ -505,7 +504,7 @@ def scan_group(
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        owner = _key_owner(client, session.outbox, session.key_id)
+        owner = check_key(client, session.outbox, session.key_id)
     except ServerUnavailable as exc:
         session.online = False
         click.echo(f"{exc}: scanning offline; every scan is queued", err=True)
@@ -541,20 +540,6 @@ def scan_group(
     if session.key_refused is not None:  # the scans are safe, but someone must fix the key
         click.echo(session.key_refused.message(status.queued), err=True)
         sys.exit(1)
-
-
-def _key_owner(client: httpx.Client, outbox: Outbox, key_id: str) -> KeyOwner | KeyRefused:
-    """Whose the key is, as the server says; remembered in the outbox, which then knows the
-    site of the scans queued under it."""
-    from scanner.sender import KeyRefused, check_key
-
-    owner = check_key(client)
-    if isinstance(owner, KeyRefused):
-        if owner.status == 401:
-            outbox.mark_key_refused(key_id)
-    elif owner.facility_id is not None:
-        outbox.learn_key(key_id, owner.facility_id)
-    return owner
 
 
 def _preview_window(wanted: bool | None, mode: str) -> Window | None:
@@ -628,6 +613,7 @@ def scan_sync(server: str, api_key: str) -> None:
     from scanner.sender import (
         KeyRefused,
         ServerUnavailable,
+        check_key,
         http_client,
         http_post,
         http_product_name,
@@ -640,7 +626,7 @@ def scan_sync(server: str, api_key: str) -> None:
     reader = ReaderConfig.from_environment()
     outbox, key_id = _outbox(), fingerprint(api_key)
     try:
-        owner = _key_owner(client, outbox, key_id)
+        owner = check_key(client, outbox, key_id)
     except ServerUnavailable as exc:
         click.echo(f"{exc}: offline — {outbox.queued_for(key_id, None)} queued", err=True)
         sys.exit(1)

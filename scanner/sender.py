@@ -65,8 +65,9 @@ class KeyOwner:
     facility_id: str | None
 
 
-def check_key(client: httpx.Client) -> KeyOwner | KeyRefused:
-    """Ask the server who the key belongs to: the cheapest authenticated call."""
+def check_key(client: httpx.Client, outbox: Outbox, key_id: str) -> KeyOwner | KeyRefused:
+    """Ask the server who the key (fingerprint `key_id`) belongs to, the cheapest authenticated
+    call, and remember the answer in the outbox, which then knows the site of its scans."""
     try:
         response = client.get("/api/auth/me")
     except httpx.TransportError as exc:
@@ -74,11 +75,21 @@ def check_key(client: httpx.Client) -> KeyOwner | KeyRefused:
     if response.status_code >= 500:
         raise ServerUnavailable(f"{client.base_url} answered HTTP {response.status_code}")
     if response.status_code in KEY_REFUSED:
-        status = response.status_code
-        return KeyRefused(status, problem_detail(_json(response), status))
+        return _refused(outbox, key_id, response.status_code, _json(response))
     response.raise_for_status()
     me = response.json()
-    return KeyOwner(str(me["name"]), me.get("facility_id"))
+    owner = KeyOwner(str(me["name"]), me.get("facility_id"))
+    if owner.facility_id is not None:
+        outbox.learn_key(key_id, owner.facility_id)
+    return owner
+
+
+def _refused(outbox: Outbox, key_id: str, status: int, body: Any) -> KeyRefused:
+    """A 401 is the key itself refused (mistyped or revoked): the outbox notes it, so that its
+    scans may go with the next key that works. A 403 is an action the scanner may not do."""
+    if status == 401:
+        outbox.mark_key_refused(key_id)
+    return KeyRefused(status, problem_detail(body, status))
 
 
 def http_post(client: httpx.Client) -> Post:
@@ -158,9 +169,7 @@ def sync(
                 online = False
                 break
             if status in KEY_REFUSED:
-                if status == 401:
-                    outbox.mark_key_refused(key_id)
-                key_refused = KeyRefused(status, problem_detail(body, status))
+                key_refused = _refused(outbox, key_id, status, body)
                 break
             outbox.mark_sent(event.event_id, status, body)
             sent += 1
