@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -37,6 +39,7 @@ from app.inventory.routes import InventoryController
 from app.json_body import StrictJsonRequest
 from app.openapi_problems import document_problems
 from app.organizations.routes import OrganizationController
+from app.packs.pages import ROUTES as PACK_PAGES
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
 from app.recalls.routes import RecallController
@@ -48,6 +51,9 @@ from app.settings import Settings
 from app.state import AppState, app_state
 from app.trace.routes import TraceController
 from app.users.routes import UserController
+from app.web import routes as console
+from app.web.errors import CONSOLE
+from app.web.templating import STATIC, template_config
 
 SWAGGER_ASSETS = "/schema/assets"
 
@@ -99,6 +105,15 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             InventoryController,
             pack_page,
             resolver_description,
+            *console.ROUTES,
+            *PACK_PAGES,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC],
+                opt={PUBLIC_OPT: True},
+                include_in_schema=False,
+                cache_control=CacheControlHeader(max_age=3600),
+            ),
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui.static_path],
@@ -119,6 +134,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
         request_class=StrictJsonRequest,
         request_max_body_size=settings.security.max_body_bytes,
         cors_config=_cors(settings),
+        csrf_config=_csrf(state.jwt_secret),
+        template_config=template_config(),
         lifespan=[running],
         before_send=[log_response, security_headers],
         openapi_config=_openapi(),
@@ -141,6 +158,17 @@ def _cors(settings: Settings) -> CORSConfig | None:
         allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         expose_headers=["Retry-After", "Content-Disposition"],
         max_age=600,
+    )
+
+
+def _csrf(secret: str) -> CSRFConfig:
+    """The console's forms and htmx requests carry the token of the `csrftoken` cookie (a form
+    field or the `X-CSRFToken` header). Only the console: the API takes no cookie to forge."""
+    return CSRFConfig(
+        secret=hashlib.sha256(f"csrf:{secret}".encode()).hexdigest(),
+        cookie_path=CONSOLE,
+        # Everything but the console's pages: the API, the resolver, static files, health.
+        exclude=["^/api/", "^/schema", "^/01/", "^/static/", "^/health", "^/ready", "^/[.]well"],
     )
 
 

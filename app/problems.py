@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import InvalidInput, ServiceError
 from app.state import app_state
+from app.web.errors import error_page, is_page
 
 log = logging.getLogger("darutrace.errors")
 
@@ -33,7 +34,9 @@ def problem(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
-) -> Response[dict[str, Any]]:
+) -> Response[Any]:
+    if is_page(request):
+        return error_page(request, status, detail, headers)
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
@@ -45,14 +48,14 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ServiceError)
     retry_after = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(request, exc.status_code, exc.detail, exc.title, headers, **exc.extra)
 
 
-def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         errors = [error for error in exc.extra if isinstance(error, dict)]
@@ -65,9 +68,7 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     return problem(request, exc.status_code, detail, headers=exc.headers)
 
 
-def _invalid_fields(
-    request: Request[Any, Any, Any], errors: list[dict[str, Any]]
-) -> Response[dict[str, Any]]:
+def _invalid_fields(request: Request[Any, Any, Any], errors: list[dict[str, Any]]) -> Response[Any]:
     """A value that does not fit its field, in the body or a parameter: the 422 the services'
     `InvalidInput` answers too, with each field named as the client spells it."""
     described = [_describe(error, request) for error in errors]
@@ -192,7 +193,7 @@ def plain_words(message: str) -> str:
 _TRY_AGAIN = frozenset({"40P01", "40001"})
 
 
-def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """503 when the database cannot be reached (connection failures, no pooled connection in
     time, SQLSTATE classes 08 and 57P, too many connections) or rolled the request back to break
     a deadlock; any other database error is ours (500), and retrying would not help. Raised by
@@ -221,12 +222,12 @@ def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
-def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(request, 500, "An unexpected error occurred; it has been logged.")
 
 
-def _data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A value PostgreSQL cannot take (SQLSTATE class 22: a NUL character in a text, a number
     out of range, …) came from the request: a 400 saying which, never a 500."""
     log.warning("data error on %s %s: %s", request.method, request.url.path, exc)

@@ -2,7 +2,18 @@
 
 from sqlmodel import SQLModel
 
-from models import access, alerts, audit, catalog, containers, events, identity, packs, recalls
+from models import (
+    access,
+    alerts,
+    audit,
+    catalog,
+    containers,
+    events,
+    identity,
+    packs,
+    recalls,
+    sessions,
+)
 
 metadata = SQLModel.metadata
 
@@ -17,4 +28,5 @@ __all__ = [
     "metadata",
     "packs",
     "recalls",
+    "sessions",
 ]

@@ -1,5 +1,7 @@
-"""Authentication: `Authorization: Bearer <token>` for users, `X-API-Key` for scanner devices.
-Routes marked `opt={"public": True}` need neither."""
+"""Authentication: `Authorization: Bearer <token>` for users, `X-API-Key` for scanner devices,
+and on the console's pages (`opt={"page": True}`) the session cookie of a login there. Routes
+marked `opt={"public": True}` need none. The API never takes the cookie: a cross-site request
+cannot act on the API with a person's session."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app.auth import service
+from app.auth import service, sessions
+from app.auth.principal import Principal
 from app.db.request_session import request_session
 from app.errors import Unauthorized
 from app.state import app_state
 
 PUBLIC_OPT = "public"
+PAGE_OPT = "page"
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="darutrace"'}
 
 
@@ -47,8 +51,22 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
                 return AuthenticationResult(user=principal, auth=api_key)
         except Unauthorized as exc:
             raise NotAuthorizedException(exc.detail, headers=BEARER_CHALLENGE) from exc
+        if connection.route_handler.opt.get(PAGE_OPT):
+            signed_in = await self._session_user(connection)
+            if signed_in is not None:
+                return AuthenticationResult(user=signed_in, auth=None)
         raise NotAuthorizedException(
             "Authentication required: log in at POST /api/auth/login and send "
             "`Authorization: Bearer <token>`, or send a device's `X-API-Key`.",
             headers=BEARER_CHALLENGE,
         )
+
+    async def _session_user(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal | None:
+        token = connection.cookies.get(sessions.COOKIE)
+        if not token:
+            return None
+        security = app_state(connection.app).settings.security
+        database = await request_session(connection.scope).connection()
+        return await sessions.principal_from_session(database, token, security)

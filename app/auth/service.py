@@ -20,8 +20,19 @@ async def login(
     password: str,
     runtime: AppState,
 ) -> credentials.AccessToken:
-    """A token for the user, unless logging in is blocked for the username or the client
-    address after failures (429, whatever the password; see `app.auth.throttle`)."""
+    """A token for the user (see `authenticate`)."""
+    user = await authenticate(session, attempt, password, runtime)
+    return credentials.issue_token(user.id, runtime.jwt_secret, runtime.token_ttl)
+
+
+async def authenticate(
+    session: AsyncSession,
+    attempt: throttle.LoginAttempt,
+    password: str,
+    runtime: AppState,
+) -> User:
+    """The user whose password this is, unless logging in is blocked for the username or the
+    client address after failures (429, whatever the password; see `app.auth.throttle`)."""
     await throttle.refuse_if_blocked(session, attempt)
     username = attempt.username
     user = (await session.exec(select(User).where(User.username == username))).first()
@@ -30,7 +41,7 @@ async def login(
         await throttle.record_failure(session, attempt, runtime.settings.security)
         raise Unauthorized("Invalid username or password.")
     await throttle.record_success(session, attempt)
-    return credentials.issue_token(user.id, runtime.jwt_secret, runtime.token_ttl)
+    return user
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

@@ -40,6 +40,9 @@ class SecuritySettings:
     max_body_bytes: int = 8 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
     hsts_seconds: int = 0
+    # Console sessions end after this long without a request, and in any case after the maximum.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
 
     def __post_init__(self) -> None:
         for text in self.limits().values():
@@ -74,4 +77,6 @@ class SecuritySettings:
             max_body_bytes=int(_env("MAX_BODY_BYTES", str(d.max_body_bytes))),
             cors_origins=tuple(_env("CORS_ORIGINS", "").replace(",", " ").split()),
             hsts_seconds=int(_env("HSTS_SECONDS", "0")),
+            session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", str(d.session_idle_minutes))),
+            session_max_hours=int(_env("SESSION_MAX_HOURS", str(d.session_max_hours))),
         )

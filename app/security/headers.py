@@ -27,6 +27,11 @@ _CSP_KEY = "darutrace_csp"
 _RESTRICTIVE = "frame-ancestors 'none'; base-uri 'none'"
 API_CSP = f"default-src 'none'; {_RESTRICTIVE}; form-action 'none'"
 PAGE_CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; {_RESTRICTIVE}"
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
+    f"form-action 'self'; {_RESTRICTIVE}"
+)
 SCHEMA_CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     f"{_RESTRICTIVE}; form-action 'self'"
@@ -80,5 +85,7 @@ def _csp(scope: Scope, headers: list[tuple[bytes, bytes]]) -> str:
     if scope.get("path", "").startswith("/schema"):
         csp: str = cast(dict[str, Any], scope).get(_CSP_KEY, SCHEMA_CSP)
         return csp
+    if scope.get("path", "").startswith("/console"):
+        return CONSOLE_CSP
     content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
     return PAGE_CSP if content_type.startswith(b"text/html") else API_CSP
