@@ -37,12 +37,14 @@ class Language:
     def gettext(self, message: str) -> str:
         if self.code == "en" or not message:
             return message
-        return _catalogue().get(message) or message
+        return persian_catalogue().get(message) or message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         if self.code == "en":
             return singular if n == 1 else plural
-        return _catalogue().get(singular if n == 1 else plural) or (singular if n == 1 else plural)
+        return persian_catalogue().get(singular if n == 1 else plural) or (
+            singular if n == 1 else plural
+        )
 
 
 PERSIAN = Language("fa", "rtl", "فارسی")
@@ -78,7 +80,7 @@ def _accepted(header: str) -> list[str]:
 
 
 @functools.cache
-def _catalogue() -> dict[str, str]:
+def persian_catalogue() -> dict[str, str]:
     with (LOCALE_DIR / "fa" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale="fa")
     translated: dict[str, str] = {}

@@ -19,6 +19,7 @@ from litestar.template import TemplateConfig
 from markupsafe import Markup, escape
 
 from app.web.i18n import Language, language_of
+from app.web.provinces import province
 from app.web.vocabulary import term
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,6 +68,15 @@ def _language(context: Context) -> Language:
 def _term(context: Context, code: object, kind: str) -> str:
     """`{{ pack.status | term("status") }}`: the code in words, in the page's language."""
     return _language(context).gettext(term(kind, code))
+
+
+@pass_context
+def _province(context: Context, name: str | None) -> str:
+    """A facility's province by its name in the page's language (as written when unknown)."""
+    found = province(name) if name else None
+    if found is None:
+        return name or "–"
+    return found.name_fa if _language(context).code == "fa" else found.name
 
 
 @pass_context
@@ -146,7 +156,8 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, percent=_percent, when=_when, day=_day, code=_code, term=_term
+        number=_number, percent=_percent, when=_when, day=_day, code=_code, term=_term,
+        province=_province,
     )  # fmt: skip
     return env
 

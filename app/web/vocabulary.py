@@ -93,6 +93,26 @@ TERMS: dict[str, dict[str, str]] = {
 }
 
 
+# Titles of the error pages (HTTP's phrases) and the messages of the services that a person
+# meets on the console as they are, without a field to put them beside.
+PAGE_MESSAGES = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Conflict"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Service Unavailable"),
+    N_("Invalid username or password."),
+    N_("Enter your username and password."),
+    N_("CSRF token verification failed"),
+    N_("An unexpected error occurred; it has been logged."),
+)
+
+
 def term(kind: str, code: object) -> str:
     """The English words for `code` of `kind` (translate them with gettext); the code itself
     when the table has no words for it, so that a new code shows rather than disappears."""
