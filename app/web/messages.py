@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 
 from app.web.i18n import persian_catalogue
 
@@ -17,9 +18,7 @@ def extracted() -> dict[str, str]:
     """Each message with the first place it is used (`file:line`)."""
     found: dict[str, str] = {}
     with (ROOT / "babel.cfg").open() as config:
-        from babel.messages.frontend import parse_mapping_cfg
-
-        method_map, options_map = parse_mapping_cfg(config)
+        method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     for filename, line, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS
     ):
