@@ -103,8 +103,9 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
         settings.record_server_url()
         url = settings.server_url
         click.echo(f"DaruTrace at {url}  (API docs: {url}/schema)")
+        click.echo(f"Console (open in a browser): {url}/console")
         if with_demo:
-            click.echo("Demo logins (POST /api/auth/login):")
+            click.echo("Demo logins (the console's login page, or POST /api/auth/login):")
             for login in demo.logins():
                 click.echo(f"  {login.username:<24} {login.password:<30} {login.role.value}")
             click.echo("Demo scanner keys (X-API-Key): darutrace demo devices")

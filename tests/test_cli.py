@@ -164,11 +164,15 @@ def test_serve_demo_from_nothing_to_a_working_login(tmp_path: Path) -> None:
         assert organizations.status_code == 200
         assert len(organizations.json()) == 11
         assert httpx.get(f"{base}/schema/").status_code == 200
+        console = httpx.get(f"{base}/console", follow_redirects=True)
+        assert console.status_code == 200
+        assert 'name="username"' in console.text  # the login page
     finally:
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=30)[0]
     assert server.returncode == 0, output
     assert f"DaruTrace at http://127.0.0.1:{port}" in output
+    assert f"Console (open in a browser): http://127.0.0.1:{port}/console" in output
     assert re.search(r"fdo-inspector\s+fdo-inspector-demo\s+inspector", output)
     assert EmbeddedPostgres(tmp_path)._running_port() is None
 
