@@ -8,6 +8,7 @@ and nothing else is. Then a client that retries: after a timeout, and racing its
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -363,3 +364,41 @@ def test_a_retry_after_a_timeout_or_racing_the_original_has_one_effect(live: Liv
         ).fetchone()
     assert dict(rows) == {serial: 1 for serial in serials[:5]}
     assert stored == (2,)
+
+
+def test_the_console_says_the_database_is_down_in_a_page_not_a_trace(live: LiveServer) -> None:
+    browser = httpx.Client(base_url=live.url, timeout=CLIENT_TIMEOUT, follow_redirects=True)
+    form = browser.get("/console/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert token, form.text
+    signed_in = browser.post(
+        "/console/login",
+        data={
+            "username": "fdo-inspector",
+            "password": "fdo-inspector-demo",
+            "_csrf_token": token[1],
+        },
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    embedded = EmbeddedPostgres(live.data_dir)
+    embedded.halt("fast")
+    try:
+        down = browser.get("/console")
+        for _ in range(20):  # the first request may be the one that finds the pool broken
+            if down.status_code == 503:
+                break
+            time.sleep(0.2)
+            down = browser.get("/console")
+        assert down.status_code == 503, down.text
+        assert down.headers["content-type"].startswith("text/html")
+        assert 'dir="rtl"' in down.text
+        assert "پایگاه داده هم‌اکنون در دسترس نیست" in down.text
+        assert "Traceback" not in down.text
+    finally:
+        embedded.start()
+        embedded.stop()
+    for _ in range(50):
+        if browser.get("/console").status_code == 200:
+            break
+        time.sleep(0.2)
+    assert browser.get("/console").status_code == 200
