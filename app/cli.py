@@ -92,13 +92,14 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
     try:
         import uvicorn
 
-        from app import demo
+        from app import demo, demo_history
         from app.factory import create_app
 
         server.result()
         db.migrate()
         if with_demo:
             asyncio.run(demo.seed_database(db))
+            asyncio.run(demo_history.record_database(db))
         app = create_app(settings, db)
         settings.record_server_url()
         url = settings.server_url

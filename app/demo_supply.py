@@ -154,7 +154,7 @@ HUB_FOR = {
 
 
 async def seed(session: AsyncSession) -> None:
-    principals = await _principals(session)
+    principals = await principals_by_username(session)
     directory = FacilityDirectory()
     facilities = {f.id: f.gln for f in (await session.exec(select(Facility))).all()}
     homes = {name: facilities[p.facility_id] for name, p in principals.items() if p.facility_id}
@@ -190,7 +190,7 @@ async def seed(session: AsyncSession) -> None:
                 ),
             )
             await commissioning.commission(session, directory, owner, gtin, lot, PACKS_PER_BATCH)
-            serials = await _serials(session, gtin, lot)
+            serials = await serials_of(session, gtin, lot)
             await _move(session, directory, principals, homes, product.owner, gtin, serials)
             await session.commit()
     if await session.get(Container, DEMO_PALLET) is None:
@@ -210,8 +210,8 @@ async def _incidents(
     at Razi Pharmacy scanned again at Hafez Pharmacy (a cloned code), and a serial nobody
     commissioned (a suspected counterfeit)."""
     gtin = demo_gtin("101")
-    factory = [f"(01){gtin}(21){s}" for s in await _serials(session, gtin, "AMX2602")][100:120]
-    first = f"(01){gtin}(21){(await _serials(session, gtin, 'AMX2601'))[0]}"
+    factory = [f"(01){gtin}(21){s}" for s in await serials_of(session, gtin, "AMX2602")][100:120]
+    first = f"(01){gtin}(21){(await serials_of(session, gtin, 'AMX2601'))[0]}"
     steps = [
         ("sina-darou", Action.pack, factory[:10], f"(00){DEMO_CASES[0]}"),
         ("sina-darou", Action.pack, factory[10:], f"(00){DEMO_CASES[1]}"),
@@ -283,12 +283,12 @@ async def _move(
         )
 
 
-async def _principals(session: AsyncSession) -> dict[str, Principal]:
+async def principals_by_username(session: AsyncSession) -> dict[str, Principal]:
     users = (await session.exec(select(User))).all()
     return {u.username: Principal.of_user(u) for u in users}
 
 
-async def _serials(session: AsyncSession, gtin: str, lot: str) -> list[str]:
+async def serials_of(session: AsyncSession, gtin: str, lot: str) -> list[str]:
     rows = await session.exec(
         select(Pack.serial).where(Pack.gtin == gtin, Pack.lot == lot).order_by(Pack.serial)
     )

@@ -107,7 +107,7 @@ async def record(
     facility = await acting_site(directory, connection, principal, request.facility_gln)
     destination = await _destination(directory, connection, request, facility)
     now = utcnow()
-    event_time = _event_time(request.event_time, now)
+    event_time = checked_event_time(request.event_time, now)
     payload_hash = _payload_hash(request, principal, facility)
     codes = [read(text, request.reader) for text in request.codes]
     target = _target(request)
@@ -462,7 +462,9 @@ async def _destination(
     return destination
 
 
-def _event_time(event_time: datetime | None, now: datetime) -> datetime:
+def checked_event_time(event_time: datetime | None, now: datetime) -> datetime:
+    """When something happened, as told: any time in the past (an offline scan may arrive days
+    late), not in the future beyond the clocks' skew; by default, now."""
     if event_time is None:
         return now
     if event_time.tzinfo is None:

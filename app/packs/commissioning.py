@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.principal import Principal
 from app.catalog.service import owned_product
 from app.errors import Conflict, InvalidInput
+from app.events.service import checked_event_time
 from app.facilities.directory import FacilityDirectory, acting_site
 from app.packs.serials import new_serials
 from models.base import utcnow
@@ -45,7 +46,10 @@ async def commission(
     lot: str,
     count: int,
     facility_gln: str | None = None,
+    event_time: datetime | None = None,
 ) -> Commissioned:
+    """`event_time`: when the packs were serialized, if earlier than now (a line that recorded
+    them while the server was out of reach); by default, now."""
     if not 1 <= count <= MAX_PACKS_PER_REQUEST:
         raise InvalidInput(
             f"count: between 1 and {MAX_PACKS_PER_REQUEST:,} packs per request.", field="count"
@@ -71,8 +75,11 @@ async def commission(
             )
         event_id = uuid.uuid4()
         now = utcnow()
+        serialized_at = checked_event_time(event_time, now)
         try:
-            await _copy_packs(session, batch, new_serials(count), facility_id, event_id, now)
+            await _copy_packs(
+                session, batch, new_serials(count), facility_id, event_id, serialized_at
+            )
         except psycopg.errors.UniqueViolation:
             # A serial already exists for this GTIN (about count * N / 5e17): draw again.
             await session.rollback()
@@ -87,7 +94,7 @@ async def commission(
                 facility_id=facility_id,
                 actor_kind=principal.kind,
                 actor_id=principal.id,
-                event_time=now,
+                event_time=serialized_at,
                 recorded_at=now,
                 payload_hash=hashlib.sha256(f"{gtin}/{lot}/{count}".encode()).hexdigest(),
                 response={"commissioned": count, "gtin": gtin, "lot": lot},
