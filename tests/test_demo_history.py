@@ -24,6 +24,10 @@ _EVENT_DAYS = """
 SELECT DISTINCT (event_time AT TIME ZONE 'Asia/Tehran')::date FROM events
 WHERE event_time >= now() - interval '90 days'
 """
+_SERIALIZED = """
+SELECT min(e.event_time) FROM events e JOIN packs p ON p.commission_event_id = e.event_id
+JOIN unnest(%s::text[], %s::text[]) AS lots(gtin, lot) ON p.gtin = lots.gtin AND p.lot = lots.lot
+"""
 # The provinces where packs were dispensed, each day.
 _DISPENSING = """
 SELECT (pe.event_time AT TIME ZONE 'Asia/Tehran')::date, count(DISTINCT f.province)
@@ -70,6 +74,8 @@ async def test_the_history_spreads_over_ninety_days_and_four_provinces(
     assert {"Tehran", "Isfahan", "Fars", "Razavi Khorasan"} <= provinces
 
     assert len(_rows(pg_server, _EVENT_DAYS)) >= 60
+    (serialized,) = _rows(pg_server, _SERIALIZED, gtins, lots)
+    assert serialized[0] < datetime.now(TEHRAN_TIME) - timedelta(days=80)  # in the past, as told
 
     today = datetime.now(TEHRAN_TIME).date()
     dispensing: dict[date, int] = dict(_rows(pg_server, _DISPENSING))  # type: ignore[arg-type]
