@@ -36,6 +36,7 @@ from models.gs1_syntax.dictionary import AIS, AIEntry, ai_at
 from models.gs1_syntax.digital_link import is_digital_link, parse_digital_link
 from models.gs1_syntax.linters import gs1_date
 from models.reader_config import GS1_DEFAULTS, ReaderConfig
+from models.translatable import Translatable, reason
 
 __all__ = [
     "GS",
@@ -111,7 +112,7 @@ class ReadCode:
             "input": self.input,
             "ok": self.ok,
             "kind": self.kind,
-            "identifies": self.identifies,
+            "identifies": None if self.identifies is None else str(self.identifies),
             "gtin": self.gtin,
             "serial": self.serial,
             "lot": self.lot,
@@ -120,7 +121,7 @@ class ReadCode:
             "gln": self.gln,
             "ais": self.ais,
             "warnings": self.warnings,
-            "error": self.error,
+            "error": None if self.error is None else str(self.error),
         }
 
 
@@ -147,10 +148,10 @@ def read_code(
         _take(result, _fields(normalized, result.warnings, known))
         result.ok = True
     except AmbiguousCode as exc:
-        result.error = str(exc)
+        result.error = exc.reason
         result.candidates = exc.readings
     except GS1DataError as exc:
-        result.error = str(exc)
+        result.error = exc.reason
     return result
 
 
@@ -158,9 +159,11 @@ def parse_pack_code(text: str, config: ReaderConfig = GS1_DEFAULTS) -> PackCode:
     """The pack identifiers in a code, or CodeError (for the event and verification paths)."""
     result = read_code(text, config)
     if not result.ok:
-        raise CodeError(result.error or "unreadable code")
+        raise CodeError(result.error or Translatable("unreadable code"))
     if result.gtin is None:
-        raise CodeError(f"no GTIN (AI 01) in the code; it is {result.identifies}")
+        raise CodeError(
+            Translatable("no GTIN (AI 01) in the code; it is %(what)s", what=result.identifies)
+        )
     return PackCode(result.gtin, result.serial, result.lot, result.expiry)
 
 
@@ -171,7 +174,7 @@ def _normalize(text: str, substitutes: tuple[str, ...], warnings: list[str]) -> 
         warnings.append("removed surrounding whitespace or line ends")
         value = stripped
     if not value:
-        raise CodeError("empty code")
+        raise CodeError(Translatable("empty code"))
     if not _DIGITS.keys().isdisjoint(value):
         value = "".join(_DIGITS.get(c, c) for c in value)
         warnings.append("converted Persian or Arabic-Indic digits to ASCII digits")
@@ -219,7 +222,7 @@ def _bare_key(digits: str) -> Field:
             return ("00", validate_sscc(digits))
         return ("01", normalize_gtin(digits))
     except InvalidKey as exc:
-        raise CodeError(str(exc)) from exc
+        raise CodeError(reason(exc)) from exc
 
 
 def _element_string(body: str, warnings: list[str], known: KnownToRegister | None) -> list[Field]:
@@ -244,7 +247,7 @@ def _without_separators(
     try:
         plain = parse_element_string(body)
     except GS1DataError as exc:
-        plain, plain_error = None, str(exc)
+        plain, plain_error = None, exc.reason
     if plain is not None:
         ais = {ai for ai, _ in plain}
         plain_known = known is None or known(dict(plain))
@@ -271,8 +274,11 @@ def _without_separators(
             " ".join(f"({ai}){value}" for ai, value in reading) for reading in readings[:3]
         )
         raise AmbiguousCode(
-            "the GS separators are missing and the code can be read more than one way "
-            f"({options}): set the scanner to transmit GS (FNC1), or type the code",
+            Translatable(
+                "the GS separators are missing and the code can be read more than one way "
+                "(%(options)s): set the scanner to transmit GS (FNC1), or type the code",
+                options=options,
+            ),
             [dict(reading) for reading in readings],
         )
     warnings.append("restored GS separators the scanner did not transmit")
@@ -317,17 +323,17 @@ def _lints(entry: AIEntry, value: str) -> bool:
 
 # GS1 data that identifies no pack, case or place: what it is, by the key it holds.
 _OTHER_KINDS = (
-    ("253", "document", "a GDTI (253) document identifier"),
-    ("8003", "returnable asset", "a GRAI (8003) returnable asset identifier"),
-    ("8004", "individual asset", "a GIAI (8004) individual asset identifier"),
-    ("8017", "service relation", "a GSRN (8017) service provider number"),
-    ("8018", "service relation", "a GSRN (8018) service recipient number"),
-    ("255", "coupon", "a GCN (255) coupon number"),
-    ("401", "consignment", "a GINC (401) consignment number"),
-    ("402", "shipment", "a GSIN (402) shipment number"),
-    ("8006", "trade item piece", "an ITIP (8006) piece of a trade item"),
-    ("8010", "component", "a CPID (8010) component or part identifier"),
-    ("8013", "model", "a GMN (8013) model number"),
+    ("253", "document", Translatable("a GDTI (253) document identifier")),
+    ("8003", "returnable asset", Translatable("a GRAI (8003) returnable asset identifier")),
+    ("8004", "individual asset", Translatable("a GIAI (8004) individual asset identifier")),
+    ("8017", "service relation", Translatable("a GSRN (8017) service provider number")),
+    ("8018", "service relation", Translatable("a GSRN (8018) service recipient number")),
+    ("255", "coupon", Translatable("a GCN (255) coupon number")),
+    ("401", "consignment", Translatable("a GINC (401) consignment number")),
+    ("402", "shipment", Translatable("a GSIN (402) shipment number")),
+    ("8006", "trade item piece", Translatable("an ITIP (8006) piece of a trade item")),
+    ("8010", "component", Translatable("a CPID (8010) component or part identifier")),
+    ("8013", "model", Translatable("a GMN (8013) model number")),
 )
 _LOCATION_AIS = ("414", "417", "410", "411", "412", "413", "415", "416")
 
@@ -340,19 +346,26 @@ def _take(result: ReadCode, fields: list[Field]) -> None:
         result.serial = ais.get("21")
         result.lot = ais.get("10")
         result.kind = "pack" if result.serial else "product"
-        result.identifies = f"a {result.kind} (GTIN {result.gtin})"
+        result.identifies = (
+            Translatable("a pack (GTIN %(gtin)s)", gtin=result.gtin)
+            if result.serial
+            else Translatable("a product (GTIN %(gtin)s)", gtin=result.gtin)
+        )
         if "17" in ais:
             result.expiry = gs1_date(ais["17"])
     if "00" in ais:
         result.sscc = ais["00"]
         if result.kind is None:
-            result.kind, result.identifies = "case", f"a case (SSCC {result.sscc})"
+            result.kind = "case"
+            result.identifies = Translatable("a case (SSCC %(sscc)s)", sscc=result.sscc)
     for location_ai in _LOCATION_AIS:
         if location_ai in ais:
             result.gln = ais[location_ai]  # its check digit checked by the csum linter
             if result.kind is None:
                 result.kind = "location"
-                result.identifies = f"a location (GLN {result.gln}, AI {location_ai})"
+                result.identifies = Translatable(
+                    "a location (GLN %(gln)s, AI %(ai)s)", gln=result.gln, ai=location_ai
+                )
             break
     if result.kind is None:
         result.kind, result.identifies = _other_kind(ais)
@@ -364,5 +377,7 @@ def _other_kind(ais: dict[str, str]) -> tuple[str, str]:
             return kind, identifies
     listed = ", ".join(f"({ai})" for ai in ais)
     if all(len(ai) == 2 and ai.startswith("9") for ai in ais):
-        return "internal", f"internal data only ({listed}), no GS1 identification key"
-    return "other", f"GS1 data without an identification key ({listed})"
+        return "internal", Translatable(
+            "internal data only (%(ais)s), no GS1 identification key", ais=listed
+        )
+    return "other", Translatable("GS1 data without an identification key (%(ais)s)", ais=listed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.gs1_syntax.linters import check_digit
+from models.translatable import Translatable
 
 
 class InvalidKey(ValueError):
@@ -12,12 +13,26 @@ class InvalidKey(ValueError):
 def _validate(value: str, name: str, length: int) -> str:
     value = value.strip()
     if not value.isascii() or not value.isdigit():
-        raise InvalidKey(f"{name} must contain only digits 0-9, got {value!r}")
+        raise InvalidKey(
+            Translatable(
+                "%(name)s must contain only digits 0-9, got %(value)r", name=name, value=value
+            )
+        )
     if len(value) != length:
-        raise InvalidKey(f"{name} must be {length} digits, got {len(value)}")
+        raise InvalidKey(
+            Translatable(
+                "%(name)s must be %(length)s digits, got %(got)s",
+                name=name, length=length, got=len(value),
+            )
+        )  # fmt: skip
     expected = check_digit(value[:-1])
     if value[-1] != str(expected):
-        raise InvalidKey(f"{name} {value} has a wrong check digit: expected {expected}")
+        raise InvalidKey(
+            Translatable(
+                "%(name)s %(value)s has a wrong check digit: expected %(expected)s",
+                name=name, value=value, expected=expected,
+            )
+        )  # fmt: skip
     return value
 
 
@@ -35,7 +50,9 @@ def normalize_gtin(value: str) -> str:
     """A GTIN-8/12/13/14, check digit validated, returned left-padded to 14 digits."""
     value = value.strip()
     if len(value) not in (8, 12, 13, 14):
-        raise InvalidKey(f"GTIN must be 8, 12, 13 or 14 digits, got {len(value)}")
+        raise InvalidKey(
+            Translatable("GTIN must be 8, 12, 13 or 14 digits, got %(got)s", got=len(value))
+        )
     return _validate(value.zfill(14), "GTIN", 14)
 
 

@@ -11,7 +11,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from app.web.i18n import persian_catalogue
 
 ROOT = Path(__file__).parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# `Translatable(...)`: the reader's messages (models/translatable.py).
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Translatable": None}
 
 
 def extracted() -> dict[str, str]:

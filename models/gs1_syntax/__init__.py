@@ -8,39 +8,50 @@ import re
 
 from models.gs1_syntax.dictionary import AIS, AIEntry, Component, ai_at, matches
 from models.gs1_syntax.linters import CHARSET_LINTERS, LINTERS, Linter
+from models.translatable import Translatable, reason
 
 GS = "\x1d"
 Field = tuple[str, str]
 
 # What people call the AIs met on medicines and their cases (the dictionary's titles otherwise).
-NAMES = {
-    "00": "SSCC", "01": "GTIN", "02": "GTIN of the contained trade items", "03": "MTO GTIN",
-    "10": "lot", "11": "production date", "13": "packaging date", "15": "best-before date",
-    "16": "sell-by date", "17": "expiry date", "21": "serial", "37": "count of trade items",
-    "253": "GDTI", "255": "GCN", "414": "GLN", "417": "party GLN", "8003": "GRAI",
-    "8004": "GIAI", "8006": "ITIP", "8017": "GSRN (provider)", "8018": "GSRN (recipient)",
+NAMES: dict[str, str] = {
+    "00": "SSCC", "01": "GTIN", "02": Translatable("GTIN of the contained trade items"),
+    "03": "MTO GTIN", "10": Translatable("lot"), "11": Translatable("production date"),
+    "13": Translatable("packaging date"), "15": Translatable("best-before date"),
+    "16": Translatable("sell-by date"), "17": Translatable("expiry date"),
+    "21": Translatable("serial"), "37": Translatable("count of trade items"),
+    "253": "GDTI", "255": "GCN", "414": "GLN", "417": Translatable("party GLN"),
+    "8003": "GRAI", "8004": "GIAI", "8006": "ITIP", "8017": Translatable("GSRN (provider)"),
+    "8018": Translatable("GSRN (recipient)"),
 }  # fmt: skip
 # The same, as a noun phrase in a sentence ("a serial (AI 21) needs a GTIN (AI 01)").
-_ARTICLED = {"00": "an SSCC", "01": "a GTIN", "21": "a serial", "10": "a lot",
-             "17": "an expiry date", "8006": "an ITIP"}  # fmt: skip
+_ARTICLED = {"00": Translatable("an SSCC"), "01": Translatable("a GTIN"),
+             "21": Translatable("a serial"), "10": Translatable("a lot"),
+             "17": Translatable("an expiry date"), "8006": Translatable("an ITIP")}  # fmt: skip
 
 
 class GS1DataError(ValueError):
-    """The data breaks the GS1 syntax; the message says where and how."""
+    """The data breaks the GS1 syntax; the message (a Translatable) says where and how."""
+
+    @property
+    def reason(self) -> str:
+        return reason(self)
 
 
 def describe(ai: str) -> str:
     """`AI (17) expiry date`: the AI and its name."""
     entry = AIS.get(ai)
     name = NAMES.get(ai) or (entry.title if entry else "")
-    return f"AI ({ai}) {name}".rstrip()
+    if not name:
+        return Translatable("AI (%(ai)s)", ai=ai)
+    return Translatable("AI (%(ai)s) %(name)s", ai=ai, name=name)
 
 
 def _noun(ai: str) -> str:
     if ai in _ARTICLED:
-        return f"{_ARTICLED[ai]} (AI {ai})"
+        return Translatable("%(noun)s (AI %(ai)s)", noun=_ARTICLED[ai], ai=ai)
     if "n" in ai:
-        return f"an AI {ai}"
+        return Translatable("an AI %(ai)s", ai=ai)
     return describe(ai)
 
 
@@ -56,15 +67,21 @@ def lint(entry: AIEntry, value: str) -> None:
     """Check one AI's value against its components and their linters."""
     ai = entry.ai
     if not value:
-        raise GS1DataError(f"{describe(ai)} has no value")
+        raise GS1DataError(Translatable("%(ai)s has no value", ai=describe(ai)))
     if len(value) < entry.min_length:
         raise GS1DataError(
-            f"{describe(ai)}: {value!r} is too short ({entry.min_length} characters at least)"
-        )
+            Translatable(
+                "%(ai)s: %(value)r is too short (%(length)s characters at least)",
+                ai=describe(ai), value=value, length=entry.min_length,
+            )
+        )  # fmt: skip
     if len(value) > entry.max_length:
         raise GS1DataError(
-            f"{describe(ai)}: {value!r} is too long ({entry.max_length} characters at most)"
-        )
+            Translatable(
+                "%(ai)s: %(value)r is too long (%(length)s characters at most)",
+                ai=describe(ai), value=value, length=entry.max_length,
+            )
+        )  # fmt: skip
     position = 0
     for component in entry.components:
         length = min(component.max, len(value) - position)
@@ -72,12 +89,23 @@ def lint(entry: AIEntry, value: str) -> None:
             continue
         part = value[position : position + length]
         if length < component.min:
-            raise GS1DataError(f"{describe(ai)}: {value!r} is too short")
+            raise GS1DataError(
+                Translatable("%(ai)s: %(value)r is too short", ai=describe(ai), value=value)
+            )
         for linter in _CHECKS[component]:
             problem = linter(part)
             if problem:
-                shown = value if part == value else f"{part!r} in {value!r}"
-                raise GS1DataError(f"{describe(ai)}: {shown} {problem}")
+                shown = (
+                    value
+                    if part == value
+                    else Translatable("%(part)r in %(value)r", part=part, value=value)
+                )
+                raise GS1DataError(
+                    Translatable(
+                        "%(ai)s: %(value)s %(problem)s",
+                        ai=describe(ai), value=shown, problem=problem,
+                    )
+                )  # fmt: skip
         position += length
 
 
@@ -88,7 +116,9 @@ def parse_element_string(data: str) -> list[Field]:
     while position < len(data):
         entry = ai_at(data[position:])
         if entry is None:
-            raise GS1DataError(f"no GS1 AI begins {data[position : position + 4]!r}")
+            raise GS1DataError(
+                Translatable("no GS1 AI begins %(start)r", start=data[position : position + 4])
+            )
         start = position + len(entry.ai)
         end = data.find(GS, start)
         end = len(data) if end == -1 else end
@@ -101,7 +131,7 @@ def parse_element_string(data: str) -> list[Field]:
         if position < len(data) and data[position] == GS:
             position += 1
     if not fields:
-        raise GS1DataError("no AI data")
+        raise GS1DataError(Translatable("no AI data"))
     return fields
 
 
@@ -114,7 +144,10 @@ def parse_bracketed(text: str) -> list[Field]:
     starts = [m for m in _BRACKETED_AI.finditer(text) if m.group(1) in AIS]
     if not starts or starts[0].start() != 0:
         raise GS1DataError(
-            f"not a bracketed element string: {text!r} must begin with an AI, as (01)"
+            Translatable(
+                "not a bracketed element string: %(text)r must begin with an AI, as (01)",
+                text=text,
+            )
         )
     fields = []
     for match, following in zip(starts, [*starts[1:], None], strict=True):
@@ -147,22 +180,52 @@ def check_associations(fields: list[Field]) -> dict[str, str]:
     values: dict[str, str] = {}
     for ai, value in fields:
         if values.setdefault(ai, value) != value:
-            raise GS1DataError(f"AI ({ai}) appears twice with different values")
+            raise GS1DataError(
+                Translatable("AI (%(ai)s) appears twice with different values", ai=ai)
+            )
     ais = set(values)
     for ai in sorted(ais):
         entry = AIS[ai]
         for pattern in entry.excludes:
             other = _present(pattern, ais, ai)
             if other is not None:
-                raise GS1DataError(f"AI ({ai}) and AI ({other}) may not appear in the same code")
+                raise GS1DataError(
+                    Translatable(
+                        "AI (%(ai)s) and AI (%(other)s) may not appear in the same code",
+                        ai=ai, other=other,
+                    )
+                )  # fmt: skip
         for alternatives in entry.requires:
             if not any(all(_present(p, ais, ai) for p in group) for group in alternatives):
-                needed = " or ".join(" with ".join(map(_noun, g)) for g in alternatives)
-                raise GS1DataError(f"{_noun(ai)} needs {needed}")
+                raise GS1DataError(
+                    Translatable(
+                        "%(noun)s needs %(needed)s", noun=_noun(ai), needed=_needed(alternatives)
+                    )
+                )
     if "8030" in ais:
         for key in ("253", "255", "8003"):
             if key in ais and len(values[key]) == AIS[key].min_length:
                 raise GS1DataError(
-                    f"a digital signature (AI 8030) needs {describe(key)} with its serial part"
+                    Translatable(
+                        "a digital signature (AI 8030) needs %(key)s with its serial part",
+                        key=describe(key),
+                    )
                 )
     return values
+
+
+# How a `req=` rule's AIs are joined in a sentence (templates, filled by _joined).
+_WITH = Translatable("%(left)s with %(right)s")
+_OR = Translatable("%(left)s or %(right)s")
+
+
+def _joined(parts: list[str], joint: Translatable) -> str:
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = Translatable(joint.template, left=joined, right=part)
+    return joined
+
+
+def _needed(alternatives: tuple[tuple[str, ...], ...]) -> str:
+    """`a GTIN (AI 01) with a serial (AI 21) or an SSCC (AI 00)`: what a `req=` rule asks."""
+    return _joined([_joined([_noun(ai) for ai in group], _WITH) for group in alternatives], _OR)

@@ -10,6 +10,7 @@ import re
 
 from models.gs1_syntax import Field, GS1DataError, describe, lint
 from models.gs1_syntax.dictionary import AIS, KEY_PATHS, AIEntry
+from models.translatable import Translatable
 
 _URI_CHARACTERS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
@@ -39,30 +40,41 @@ def _unescape(value: str, query: bool, ai: str) -> str:
         value = value.replace("+", " ")
     decoded = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), value)
     if "\x00" in decoded:
-        raise GS1DataError(f"{describe(ai)}: the value holds an encoded NUL character")
+        raise GS1DataError(
+            Translatable("%(ai)s: the value holds an encoded NUL character", ai=describe(ai))
+        )
     return decoded
 
 
 def parse_digital_link(uri: str) -> list[Field]:
     bad = sorted(set(uri) - _URI_CHARACTERS)
     if bad:
-        raise GS1DataError(f"not a GS1 Digital Link URI: {bad[0]!r} may not appear in a URI")
+        raise GS1DataError(
+            Translatable(
+                "not a GS1 Digital Link URI: %(character)r may not appear in a URI",
+                character=bad[0],
+            )
+        )
     scheme = _SCHEME.match(uri)
     if scheme is None:
-        raise GS1DataError("not a GS1 Digital Link URI: it must begin with https:// or http://")
+        raise GS1DataError(
+            Translatable("not a GS1 Digital Link URI: it must begin with https:// or http://")
+        )
     rest = uri[scheme.end() :].split("#", 1)[0]
     host, slash, path_and_query = rest.partition("/")
     if not host or not slash:
-        raise GS1DataError("not a GS1 Digital Link URI: it has no host and path")
+        raise GS1DataError(Translatable("not a GS1 Digital Link URI: it has no host and path"))
     if set(host) & _BAD_HOST_CHARACTERS:
-        raise GS1DataError(f"not a GS1 Digital Link URI: {host!r} is no host name")
+        raise GS1DataError(
+            Translatable("not a GS1 Digital Link URI: %(host)r is no host name", host=host)
+        )
     path, _, query = path_and_query.partition("?")
     fields = _path(("/" + path).split("/")[1:])
     fields += _query(query, [ai for ai, _ in fields])
     seen: set[str] = set()
     for ai, _ in fields:
         if ai in seen:
-            raise GS1DataError(f"{describe(ai)} appears twice in the URI")
+            raise GS1DataError(Translatable("%(ai)s appears twice in the URI", ai=describe(ai)))
         seen.add(ai)
     return fields
 
@@ -80,8 +92,10 @@ def _path(segments: list[str]) -> list[Field]:
             break
     if key is None:
         raise GS1DataError(
-            "not a GS1 Digital Link URI: the path holds no GS1 primary key "
-            "(as /01/ followed by a GTIN of 14 digits)"
+            Translatable(
+                "not a GS1 Digital Link URI: the path holds no GS1 primary key "
+                "(as /01/ followed by a GTIN of 14 digits)"
+            )
         )
     fields = []
     for index in range(key, len(segments), 2):
@@ -89,21 +103,29 @@ def _path(segments: list[str]) -> list[Field]:
         assert entry is not None  # every pair after the key was walked over above
         raw = segments[index + 1]
         if not raw:
-            raise GS1DataError(f"{describe(entry.ai)}: the path segment is empty")
+            raise GS1DataError(
+                Translatable("%(ai)s: the path segment is empty", ai=describe(entry.ai))
+            )
         value = _unescape(raw, query=False, ai=entry.ai)
         if entry.ai == "01" and value.isdigit() and len(value) in (8, 12, 13):
             raise GS1DataError(
-                f"AI (01) GTIN: a Digital Link path carries the GTIN as 14 digits, "
-                f"{value.zfill(14)} rather than {value}"
-            )
+                Translatable(
+                    "AI (01) GTIN: a Digital Link path carries the GTIN as 14 digits, "
+                    "%(padded)s rather than %(value)s",
+                    padded=value.zfill(14), value=value,
+                )
+            )  # fmt: skip
         lint(entry, value)
         fields.append((entry.ai, value))
     sequence = tuple(ai for ai, _ in fields)
     if sequence not in KEY_PATHS:
         shown = "/".join(sequence)
         raise GS1DataError(
-            f"the Digital Link path /{shown} is not a primary key with its qualifiers in the "
-            "order GS1 Digital Link allows (for a pack: /01/…/10/…/21/…)"
+            Translatable(
+                "the Digital Link path /%(path)s is not a primary key with its qualifiers in the "
+                "order GS1 Digital Link allows (for a pack: /01/…/10/…/21/…)",
+                path=shown,
+            )
         )
     return fields
 
@@ -116,17 +138,31 @@ def _query(query: str, path: list[str]) -> list[Field]:
             continue  # not an AI: other query parameters are the resolver's business
         entry = AIS.get(name)
         if entry is None:
-            raise GS1DataError(f"the Digital Link query names AI ({name}), which is no GS1 AI")
+            raise GS1DataError(
+                Translatable(
+                    "the Digital Link query names AI (%(name)s), which is no GS1 AI", name=name
+                )
+            )
         if not raw:
-            raise GS1DataError(f"{describe(name)}: the query parameter {name}= has no value")
+            raise GS1DataError(
+                Translatable(
+                    "%(ai)s: the query parameter %(name)s= has no value",
+                    ai=describe(name), name=name,
+                )
+            )  # fmt: skip
         if not entry.data_attribute:
-            raise GS1DataError(f"{describe(name)} may not be a Digital Link query attribute")
+            raise GS1DataError(
+                Translatable("%(ai)s may not be a Digital Link query attribute", ai=describe(name))
+            )
         for position in range(1, len(path) + 1):
             if (*path[:position], name, *path[position:]) in KEY_PATHS:
                 raise GS1DataError(
-                    f"{describe(name)} qualifies the key: it belongs in the Digital Link path "
-                    f"(/{'/'.join((*path[:position], name))}/…), not in the query"
-                )
+                    Translatable(
+                        "%(ai)s qualifies the key: it belongs in the Digital Link path "
+                        "(/%(path)s/…), not in the query",
+                        ai=describe(name), path="/".join((*path[:position], name)),
+                    )
+                )  # fmt: skip
         value = _unescape(raw, query=True, ai=name)
         lint(entry, value)
         fields.append((name, value))

@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from models.translatable import Translatable
+
 Linter = Callable[[str], str | None]
 
 CSET_82 = frozenset(
@@ -36,12 +38,15 @@ def _bad_char(value: str, allowed: frozenset[str], name: str) -> str | None:
         return None
     for position, char in enumerate(value):
         if char not in allowed:
-            return f"has {char!r} at position {position + 1}, not a {name} character"
+            return Translatable(
+                "has %(char)r at position %(position)s, not a %(name)s character",
+                char=char, position=position + 1, name=name,
+            )  # fmt: skip
     return None
 
 
 def numeric(value: str) -> str | None:
-    return _bad_char(value, _DIGITS, "digit")
+    return _bad_char(value, _DIGITS, Translatable("digit"))
 
 
 def cset82(value: str) -> str | None:
@@ -55,7 +60,7 @@ def cset39(value: str) -> str | None:
 def cset64(value: str) -> str | None:
     padding = len(value) - len(value.rstrip("="))
     if padding > 2 or (padding and len(value) % 3):
-        return "has wrong base64url padding"
+        return Translatable("has wrong base64url padding")
     return _bad_char(value[: len(value) - padding], CSET_64, "GS1 CSET 64")
 
 
@@ -65,7 +70,7 @@ CHARSET_LINTERS: dict[str, Linter] = {"N": numeric, "X": cset82, "Y": cset39, "Z
 def csum(value: str) -> str | None:
     expected = check_digit(value[:-1])
     if value[-1] != str(expected):
-        return f"has a wrong check digit: expected {expected}"
+        return Translatable("has a wrong check digit: expected %(expected)s", expected=expected)
     return None
 
 
@@ -83,7 +88,7 @@ _CSET_82_ORDER = sorted(CSET_82)
 def csumalpha(value: str) -> str | None:
     """The check character pair of an alphanumeric key (GMN, MUDI)."""
     if len(value) < 2:
-        return "is too short for its check character pair"
+        return Translatable("is too short for its check character pair")
     body = value[:-2]
     total = (
         sum(
@@ -94,13 +99,15 @@ def csumalpha(value: str) -> str | None:
     )
     expected = _CSET_32[total >> 5] + _CSET_32[total & 31]
     if value[-2:] != expected:
-        return f"has a wrong check character pair: expected {expected}"
+        return Translatable(
+            "has a wrong check character pair: expected %(expected)s", expected=expected
+        )
     return None
 
 
 def _gcp(value: str) -> str | None:
     if len(value) < _GCP_MIN_LENGTH or not set(value[:_GCP_MIN_LENGTH]) <= _DIGITS:
-        return "does not begin with a GS1 Company Prefix"
+        return Translatable("does not begin with a GS1 Company Prefix")
     return None
 
 
@@ -133,9 +140,9 @@ def gs1_date(yymmdd: str, today: date | None = None) -> date:
 def _date(value: str, length: int, day_zero: bool) -> str | None:
     form = ("YYYY" if length == 8 else "YY") + "MMDD"
     if len(value) != length or not value.isdigit():
-        return f"is not a date in {form} form"
+        return Translatable("is not a date in %(form)s form", form=form)
     if value[-2:] == "00" and not day_zero:
-        return f"is not a date in {form} form (DD may not be 00 here)"
+        return Translatable("is not a date in %(form)s form (DD may not be 00 here)", form=form)
     try:
         if length == 8:
             year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
@@ -145,26 +152,36 @@ def _date(value: str, length: int, day_zero: bool) -> str | None:
         else:
             gs1_date(value)
     except ValueError:
-        return f"is not a date in {form} form" + (" (DD may be 00)" if day_zero else "")
+        if day_zero:
+            return Translatable("is not a date in %(form)s form (DD may be 00)", form=form)
+        return Translatable("is not a date in %(form)s form", form=form)
     return None
 
 
 def _range(low: int, high: int, name: str) -> Linter:
     def lint(value: str) -> str | None:
         if not value.isdigit() or not low <= int(value) <= high:
-            return f"is not {name}"
+            return Translatable("is not %(name)s", name=name)
         return None
 
     return lint
 
 
+_HOUR = Translatable("an hour")
+_MINUTE = Translatable("a minute")
+
+
 def _hhmi(value: str) -> str | None:
-    return _range(0, 23, "an hour")(value[:2]) or _range(0, 59, "a minute")(value[2:])
+    return _range(0, 23, _HOUR)(value[:2]) or _range(0, 59, _MINUTE)(value[2:])
 
 
 def _one_of(allowed: str, name: str) -> Linter:
     def lint(value: str) -> str | None:
-        return None if len(value) == 1 and value in allowed else f"is not {name}"
+        return (
+            None
+            if len(value) == 1 and value in allowed
+            else Translatable("is not %(name)s", name=name)
+        )
 
     return lint
 
@@ -173,22 +190,22 @@ def _pieceoftotal(value: str) -> str | None:
     half = len(value) // 2
     piece, total = value[:half], value[half:]
     if not value or len(value) % 2 or not value.isdigit():
-        return "is not a piece number and a total"
+        return Translatable("is not a piece number and a total")
     if int(piece) == 0 or int(total) == 0:
-        return "has a zero piece number or total"
+        return Translatable("has a zero piece number or total")
     if int(piece) > int(total):
-        return "has a piece number above the total"
+        return Translatable("has a piece number above the total")
     return None
 
 
 def _posinseqslash(value: str) -> str | None:
     position, slash, end = value.partition("/")
     if not slash or not position.isdigit() or not end.isdigit():
-        return "is not a position in a sequence (n/m)"
+        return Translatable("is not a position in a sequence (n/m)")
     if position[0] == "0" or end[0] == "0":
-        return "has a number beginning with 0"
+        return Translatable("has a number beginning with 0")
     if int(position) > int(end):
-        return "has a position past the end of the sequence"
+        return Translatable("has a position past the end of the sequence")
     return None
 
 
@@ -198,7 +215,9 @@ def _pcenc(value: str) -> str | None:
         if not all(c in "0123456789abcdefABCDEF" for c in value[position + 1 : position + 3]) or (
             position + 2 >= len(value)
         ):
-            return f"has invalid percent-encoding at position {position + 1}"
+            return Translatable(
+                "has invalid percent-encoding at position %(position)s", position=position + 1
+            )
         position = value.find("%", position + 3)
     return None
 
@@ -208,11 +227,11 @@ _IBAN_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 def _iban(value: str) -> str | None:
     if len(value) <= 4 or not set(value) <= _IBAN_CHARS or not value[:2].isalpha():
-        return "is not an IBAN"
+        return Translatable("is not an IBAN")
     if value[:2] not in _iso_codes("alpha2"):
-        return "does not begin with an ISO 3166 country code"
+        return Translatable("does not begin with an ISO 3166 country code")
     digits = "".join(str(int(c, 36)) for c in value[4:] + value[:4])
-    return None if int(digits) % 97 == 1 else "has a wrong IBAN checksum"
+    return None if int(digits) % 97 == 1 else Translatable("has a wrong IBAN checksum")
 
 
 @functools.cache
@@ -228,7 +247,11 @@ def _iso_codes(kind: str) -> frozenset[str]:
 
 def _in_list(kind: str, name: str, also: frozenset[str] = frozenset()) -> Linter:
     def lint(value: str) -> str | None:
-        return None if value in also or value in _iso_codes(kind) else f"is not {name}"
+        return (
+            None
+            if value in also or value in _iso_codes(kind)
+            else Translatable("is not %(name)s", name=name)
+        )
 
     return lint
 
@@ -247,33 +270,37 @@ LINTERS: dict[str, Linter] = {
     "yyyymmd0": lambda v: _date(v, 8, day_zero=True),
     "yyyymmdd": lambda v: _date(v, 8, day_zero=False),
     "hhmi": _hhmi,
-    "hh": _range(0, 23, "an hour"),
-    "mi": _range(0, 59, "a minute"),
-    "ss": _range(0, 59, "a second"),
-    "nonzero": lambda v: "may not be zero" if v and set(v) == {"0"} else None,
-    "zero": lambda v: None if v == "0" else "must be 0",
-    "nozeroprefix": lambda v: "may not begin with 0" if v.startswith("0") else None,
-    "hasnondigit": lambda v: None if not v.isdigit() else "must contain a non-digit",
-    "yesno": _one_of("01", "0 (no) or 1 (yes)"),
-    "winding": _one_of("019", "a winding direction (0, 1 or 9)"),
-    "iso5218": _one_of("0129", "an ISO/IEC 5218 sex code (0, 1, 2 or 9)"),
-    "hyphen": lambda v: None if v and set(v) == {"-"} else "must be '-'",
-    "importeridx": lambda v: None if len(v) == 1 and v in CSET_64 else "is not an importer index",
+    "hh": _range(0, 23, _HOUR),
+    "mi": _range(0, 59, _MINUTE),
+    "ss": _range(0, 59, Translatable("a second")),
+    "nonzero": lambda v: Translatable("may not be zero") if v and set(v) == {"0"} else None,
+    "zero": lambda v: None if v == "0" else Translatable("must be 0"),
+    "nozeroprefix": lambda v: Translatable("may not begin with 0") if v.startswith("0") else None,
+    "hasnondigit": lambda v: None if not v.isdigit() else Translatable("must contain a non-digit"),
+    "yesno": _one_of("01", Translatable("0 (no) or 1 (yes)")),
+    "winding": _one_of("019", Translatable("a winding direction (0, 1 or 9)")),
+    "iso5218": _one_of("0129", Translatable("an ISO/IEC 5218 sex code (0, 1, 2 or 9)")),
+    "hyphen": lambda v: None if v and set(v) == {"-"} else Translatable("must be '-'"),
+    "importeridx": lambda v: (
+        None if len(v) == 1 and v in CSET_64 else Translatable("is not an importer index")
+    ),
     "mediatype": lambda v: (
         None
         if v.isdigit() and (1 <= int(v) <= 10 or 80 <= int(v) <= 99)
-        else "is not an AIDC media type"
+        else Translatable("is not an AIDC media type")
     ),
-    "latitude": _range(0, 1_800_000_000, "a latitude"),
-    "longitude": _range(0, 3_600_000_000, "a longitude"),
+    "latitude": _range(0, 1_800_000_000, Translatable("a latitude")),
+    "longitude": _range(0, 3_600_000_000, Translatable("a longitude")),
     "pieceoftotal": _pieceoftotal,
     "posinseqslash": _posinseqslash,
     "pcenc": _pcenc,
     "iban": _iban,
-    "iso3166": _in_list("numeric", "an ISO 3166 country code"),
-    "iso3166999": _in_list("numeric", "an ISO 3166 country code or 999", frozenset({"999"})),
-    "iso3166alpha2": _in_list("alpha2", "an ISO 3166 alpha-2 country code"),
-    "iso4217": _in_list("currency", "an ISO 4217 currency code"),
+    "iso3166": _in_list("numeric", Translatable("an ISO 3166 country code")),
+    "iso3166999": _in_list(
+        "numeric", Translatable("an ISO 3166 country code or 999"), frozenset({"999"})
+    ),
+    "iso3166alpha2": _in_list("alpha2", Translatable("an ISO 3166 alpha-2 country code")),
+    "iso4217": _in_list("currency", Translatable("an ISO 4217 currency code")),
     # Code lists not published with the dictionary: the form is checked, not the list.
     "packagetype": _form_only,
     "couponcode": _form_only,
