@@ -25,14 +25,19 @@ from app.alerts.routes import AlertController
 from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
+from app.catalog.product_page import ROUTES as PRODUCT_PAGES
 from app.catalog.routes import BatchController, ProductController
+from app.codes.pages import ROUTES as SEARCH_PAGES
 from app.codes.routes import CodeController
+from app.containers.pages import ROUTES as CASE_PAGES
+from app.containers.routes import ContainerController
 from app.db.database import Database
 from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
 from app.devices.routes import DeviceController
 from app.events.routes import EventController
 from app.facilities.directory import FacilityDirectory
+from app.facilities.pages import ROUTES as FACILITY_PAGES
 from app.facilities.routes import FacilityController
 from app.health import health, ready
 from app.inventory.routes import InventoryController
@@ -103,10 +108,15 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             CodeController,
             TraceController,
             InventoryController,
+            ContainerController,
             pack_page,
             resolver_description,
             *console.ROUTES,
             *PACK_PAGES,
+            *SEARCH_PAGES,
+            *CASE_PAGES,
+            *PRODUCT_PAGES,
+            *FACILITY_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -8,7 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import psycopg
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -202,3 +204,25 @@ async def list_batches(
     if gtin is not None:
         statement = statement.where(Batch.gtin == gtin_of(gtin))
     return (await session.exec(statement)).all()
+
+
+async def batches_with_lot(
+    session: AsyncSession, principal: Principal, lot: str
+) -> Sequence[Batch]:
+    """Every batch numbered `lot` the caller may see (a lot typed or scanned alone)."""
+    statement = scoped(
+        select(Batch).where(Batch.lot == lot).order_by(col(Batch.gtin)), principal,
+        Batch.organization_id,
+    )  # fmt: skip
+    return (await session.exec(statement)).all()
+
+
+_SERIALIZED = "SELECT lot, count(*)::int FROM packs WHERE gtin = %s AND lot = ANY(%s) GROUP BY lot"
+
+
+async def serialized_counts(
+    connection: psycopg.AsyncConnection[Any], gtin: str, lots: Sequence[str]
+) -> dict[str, int]:
+    """How many packs of each batch have been serialized."""
+    cursor = await connection.execute(_SERIALIZED, (gtin, list(lots)))
+    return {lot: count for lot, count in await cursor.fetchall()}

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.scoping import checked_key, get_visible, scoped
 from models.gs1 import validate_gln
 from models.identity import Facility, Organization
@@ -59,3 +59,12 @@ async def list_visible(
 
 async def get(session: AsyncSession, principal: Principal, facility_id: uuid.UUID) -> Facility:
     return await get_visible(session, principal, Facility, facility_id, "facility")
+
+
+async def get_by_gln(session: AsyncSession, principal: Principal, gln: str) -> Facility:
+    """A site by its GLN, scoped as by its id (your organisation's, or any for inspectors)."""
+    gln = checked_key(validate_gln, gln, "gln")
+    found = (await session.exec(select(Facility).where(Facility.gln == gln))).first()
+    if found is None or not principal.may_read_organization(found.organization_id):
+        raise NotFound(f"No facility with GLN {gln}.")
+    return found

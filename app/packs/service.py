@@ -294,3 +294,30 @@ async def _names(
         }
         for f, o in found.all()
     }
+
+
+MAX_SERIAL_MATCHES = 50
+_WITH_SERIAL = """
+SELECT p.gtin, p.serial, p.lot, p.status FROM packs p
+JOIN batches b ON b.gtin = p.gtin AND b.lot = p.lot
+WHERE p.serial = %(serial)s
+  AND (%(everything)s OR b.organization_id = %(organization)s
+       OR p.holder_id IN (SELECT id FROM facilities WHERE organization_id = %(organization)s))
+ORDER BY p.gtin LIMIT %(limit)s
+"""
+
+
+async def packs_with_serial(
+    connection: Connection, principal: Principal, serial: str
+) -> list[dict[str, str]]:
+    """The packs numbered `serial` (a serial typed alone) of any GTIN, that the caller may see
+    without more: inspectors all, others those of their batches or held at their sites."""
+    cursor = await connection.execute(
+        _WITH_SERIAL,
+        {"serial": serial, "everything": principal.reads_everything,
+         "organization": principal.organization_id, "limit": MAX_SERIAL_MATCHES},
+    )  # fmt: skip
+    return [
+        {"gtin": gtin.strip(), "serial": found, "lot": lot, "status": status}
+        for gtin, found, lot, status in await cursor.fetchall()
+    ]
