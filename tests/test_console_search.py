@@ -82,7 +82,7 @@ async def test_an_unreadable_code_says_why_in_persian_and_in_english(client: Cli
 
 async def test_a_lot_or_serial_typed_alone_lists_what_the_caller_may_see(client: Client) -> None:
     maker = await headers_for(client, "sina-darou")
-    gtin, lot, serials = await register_batch(client, maker, lot="ZX77", count=1)
+    gtin, _, serials = await register_batch(client, maker, lot="ZX77", count=1)
     await log_in(client, "sina-darou")
     found = await _search(client, "ZX77")
     assert found.status_code == 200

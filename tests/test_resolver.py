@@ -84,7 +84,9 @@ async def test_a_wrong_batch_or_expiry_in_the_code_is_said_plainly(
     assert 'data-verdict="batch_mismatch"' in page.text
     assert "does not match the national register" in page.text
     assert "سری ساخت روی این کد (OTHERLOT) با سامانه‌ی ملی هم‌خوانی ندارد" in page.text
-    assert "Batch on the code" in page.text and "Batch in the register" in page.text
+    assert "سری ساخت روی کد" in page.text and "سری ساخت در سامانه" in page.text  # Persian first
+    english = await client.get(path, params={"lang": "en"}, headers={"accept": "text/html"})
+    assert "Batch on the code" in english.text and "Batch in the register" in english.text
     assert "Genuine" not in page.text
     stale = await client.get(
         f"/01/{gtin}/10/{lot}/21/{serials[1]}?17=290101", headers={"accept": "application/json"}

@@ -304,14 +304,17 @@ async def test_every_response_has_security_headers_and_api_answers_are_not_store
     assert [r.status_code for r in responses] == [200, 401, 404, 200, 200]
 
 
-async def test_the_resolver_page_may_style_itself_but_run_no_script(client: Client) -> None:
+async def test_the_resolver_page_has_the_consoles_strict_policy_and_no_script(
+    client: Client,
+) -> None:
     page = await client.get(f"/01/{GTIN}/21/NOSUCHPACK", headers={"accept": "text/html"})
     assert page.status_code == 200
     _has_security_headers(page)
     csp = page.headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp
-    assert "script-src" not in csp  # falls back to default-src 'none'
-    assert "<script" not in page.text and "<style>" in page.text
+    assert "default-src 'none'" in csp and "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "<script" not in page.text and "<style" not in page.text and " style=" not in page.text
+    assert '<link rel="stylesheet" href="/static/console.css">' in page.text
     assert page.headers["cache-control"] == "no-store"  # a pack's status changes
 
 

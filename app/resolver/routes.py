@@ -5,19 +5,20 @@ resolver description at `/.well-known/gs1resolver`. Public: no login."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
-from litestar import MediaType, Request, Response, get
+from litestar import Request, Response, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from app.auth.middleware import PUBLIC_OPT
 from app.dependencies import Connection
 from app.resolver import service
 from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
+from app.web.i18n import language_of
+from app.web.templating import page
 
 LINKSET = "application/linkset+json"
 PATHS = ["/01/{gtin:str}/21/{serial:str}", "/01/{gtin:str}/10/{lot:str}/21/{serial:str}"]
@@ -54,21 +55,23 @@ class PackPageOperation(Operation):
     summary="A pack, as a phone scan opens it",
     operation_class=PackPageOperation,
 )
-async def pack_page(request: Request[Any, Any, Any], connection: Connection) -> Response[Any]:
+async def pack_page(
+    request: Request[Any, Any, Any], connection: Connection
+) -> Response[Any] | Template:
     form = _form(request)
     try:
         view = await service.patient_view(connection, str(request.url))
     except service.InvalidLink as exc:
         if form != "page":
             raise  # programs get the problem document
-        return Response(_page(exc.view), status_code=exc.status_code, media_type=MediaType.HTML)
+        return _page(request, exc.view, exc.status_code)
     if form == "linkset":
         return Response(_linkset(request), media_type=LINKSET)
     if form == "redirect":
         return Redirect(str(request.url.with_replacements(query="")))
     if form == "json":
         return Response(view.as_dict())
-    return Response(_page(view), media_type=MediaType.HTML)  # Litestar adds the charset
+    return _page(request, view)
 
 
 def _form(request: Request[Any, Any, Any]) -> str:
@@ -116,58 +119,14 @@ def _linkset(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-_COLOURS = {"ok": "#1b7f3b", "warning": "#b26a00", "danger": "#b00020"}
-
-
-def _page(view: service.PatientView) -> str:
-    e = html.escape
-    product = view.product or {}
-    generic = f"{product.get('generic_name', '—')} {product.get('strength', '')}"
-    rows = [
-        ("Product", "فرآورده", f"{product.get('name', '—')} / {product.get('name_fa', '—')}"),
-        ("Generic name", "نام ژنریک", generic),
-        ("GTIN", "GTIN", view.gtin or "—"),
-        ("Serial", "سریال", view.serial or "—"),
-        *_batch_rows(view),
-        *_expiry_rows(view),
-    ]  # fmt: skip
-    table = "".join(
-        f"<tr><th>{e(en)}<br><span lang='fa'>{e(fa)}</span></th><td>{e(value)}</td></tr>"
-        for en, fa, value in rows
-    )
-    detail = f'<p class="detail" lang="en" dir="ltr">{e(view.detail)}</p>' if view.detail else ""
-    return f"""<!doctype html>
-<html lang="fa" dir="rtl"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>DaruTrace — {e(view.verdict.en.split(":")[0])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#111}}
-.banner{{background:{_COLOURS[view.verdict.tone]};color:#fff;padding:1.2rem 1rem}}
-.banner p{{margin:.3rem 0;font-size:1.15rem}} table{{margin:1rem;border-collapse:collapse}}
-th,td{{text-align:start;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}}
-th{{font-weight:600;width:9rem}} [lang=en]{{direction:ltr}} .detail{{margin:1rem;color:#555}}
-</style></head>
-<body><div class="banner" data-status="{e(view.status)}" data-verdict="{e(view.verdict.code)}">
-<p lang="fa">{e(view.verdict.fa)}</p><p lang="en" dir="ltr">{e(view.verdict.en)}</p></div>
-<table dir="ltr">{table}</table>{detail}
-<p style="margin:1rem;font-size:.9rem">سامانه‌ی رهگیری دارو — DaruTrace</p></body></html>"""
-
-
-def _batch_rows(view: service.PatientView) -> list[tuple[str, str, str]]:
-    if view.verdict.code == "batch_mismatch":
-        return [
-            ("Batch on the code", "سری ساخت روی کد", view.lot_on_code or "—"),
-            ("Batch in the register", "سری ساخت در سامانه", view.lot or "—"),
-        ]
-    return [("Batch", "سری ساخت", view.lot or "—")]
-
-
-def _expiry_rows(view: service.PatientView) -> list[tuple[str, str, str]]:
-    def shown(day: date | None) -> str:
-        return day.isoformat() if day else "—"
-
-    if view.verdict.code == "expiry_mismatch":
-        return [
-            ("Expiry on the code", "انقضای روی کد", shown(view.expiry_on_code)),
-            ("Expiry in the register", "انقضا در سامانه", shown(view.expiry)),
-        ]
-    return [("Expiry", "انقضا", shown(view.expiry))]
+def _page(
+    request: Request[Any, Any, Any], view: service.PatientView, status_code: int = 200
+) -> Template:
+    """The patient's page, on the console's templates: Persian by default, with the switch."""
+    other = language_of(request).other.code
+    query = [(k, v) for k, v in request.query_params.items() if k != "lang"] + [("lang", other)]
+    href = str(request.url.with_replacements(query=urlencode(query)))
+    return page(
+        request, "resolver/pack.html", status_code=status_code, view=view,
+        other_language_href=href,
+    )  # fmt: skip

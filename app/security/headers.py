@@ -2,7 +2,8 @@
 Content-Security-Policy that fits what each response is:
 
 - JSON and other data: nothing may load (`default-src 'none'`);
-- the resolver's HTML page (inline CSS, no script): styles only;
+- HTML pages (the console, the resolver's patient page): the console's own scripts and styles
+  only, never inline;
 - Swagger UI at /schema: its own scripts and styles, plus the one inline script that starts it,
   allowed by its hash (computed as the page is made), never `'unsafe-inline'` script.
 
@@ -26,7 +27,6 @@ from app.state import app_state
 _CSP_KEY = "darutrace_csp"
 _RESTRICTIVE = "frame-ancestors 'none'; base-uri 'none'"
 API_CSP = f"default-src 'none'; {_RESTRICTIVE}; form-action 'none'"
-PAGE_CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; {_RESTRICTIVE}"
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
@@ -88,4 +88,4 @@ def _csp(scope: Scope, headers: list[tuple[bytes, bytes]]) -> str:
     if scope.get("path", "").startswith("/console"):
         return CONSOLE_CSP
     content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
-    return PAGE_CSP if content_type.startswith(b"text/html") else API_CSP
+    return CONSOLE_CSP if content_type.startswith(b"text/html") else API_CSP
