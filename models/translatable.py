@@ -31,16 +31,23 @@ class Translatable(str):
         return text
 
     def render(self, translate: Translate) -> str:
-        return _fill(translate(self.template), self.params, translate)
+        """In the language of `translate`. Values (codes, numbers) are bidi-isolated (FSI …
+        PDI), so that a GTIN keeps its order inside a right-to-left sentence."""
+        return _fill(translate(self.template), self.params, translate, isolate=True)
 
 
-def _fill(template: str, params: Mapping[str, object], translate: Translate) -> str:
+def _fill(
+    template: str, params: Mapping[str, object], translate: Translate, isolate: bool = False
+) -> str:
     if not params:
         return template
-    return template % {
-        name: value.render(translate) if isinstance(value, Translatable) else value
-        for name, value in params.items()
-    }
+
+    def value_of(value: object) -> object:
+        if isinstance(value, Translatable):
+            return _fill(translate(value.template), value.params, translate, isolate)
+        return f"\u2068{value}\u2069" if isolate and isinstance(value, str | int) else value
+
+    return template % {name: value_of(value) for name, value in params.items()}
 
 
 def rendered(text: str, translate: Translate) -> str:

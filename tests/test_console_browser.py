@@ -56,3 +56,47 @@ async def test_the_pack_page_in_persian_is_right_to_left_with_jalali_dates(
     assert "Active" in await english.locator("#pack-status").inner_text()
     assert "2026" in await english.locator("#timeline time").first.inner_text()
     await english.screenshot(path=str(screenshots / "pack-en.png"), full_page=True)
+
+
+async def test_a_code_scanned_into_the_search_box_opens_its_pack(
+    console: Any, live_server: str, screenshots: Path
+) -> None:
+    gtin, serial = _pack_at_maker(live_server)
+    page = await console("fdo-inspector", "fa")
+    search = page.locator("form.search input[name=q]")
+    assert await search.evaluate("element => element === document.activeElement")
+    # A keyboard-wedge scanner: a fast burst, "^" for GS, then Enter.
+    await page.keyboard.type(f"01{gtin}21{serial}^10WEB1", delay=4)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/console/packs/{gtin}/{serial}")
+    assert await page.locator("#pack-status").get_attribute("data-status") == "active"
+
+    await search.fill(f"(01){gtin[:-1]}0(21){serial}")  # a wrong check digit
+    await search.press("Enter")
+    await page.wait_for_load_state()
+    assert "رقم کنترل" in await page.locator("main").inner_text()
+    await page.screenshot(path=str(screenshots / "search-error-fa.png"), full_page=True)
+
+
+async def test_the_patient_page_on_a_phone_is_persian_and_right_to_left(
+    browser: Any, live_server: str, screenshots: Path
+) -> None:
+    gtin, serial = _pack_at_maker(live_server)
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, locale="fa-IR")
+    refused: list[str] = []
+    try:
+        page = await phone.new_page()
+        page.on(
+            "console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None
+        )
+        await page.goto(f"{live_server}/01/{gtin}/21/{serial}")
+        verdict = page.locator("#verdict")
+        assert await page.locator("html").get_attribute("dir") == "rtl"
+        assert await verdict.evaluate("element => getComputedStyle(element).direction") == "rtl"
+        assert await verdict.get_attribute("data-verdict") == "genuine"
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is wider than the phone: {width}px"
+        await page.screenshot(path=str(screenshots / "patient-fa-phone.png"), full_page=True)
+    finally:
+        await phone.close()
+    assert refused == []

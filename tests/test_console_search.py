@@ -22,6 +22,11 @@ async def _search(client: Client, text: str) -> Any:
     return await client.get("/console/search", params={"q": text}, follow_redirects=False)
 
 
+def _plain(html: str) -> str:
+    """The page's text without the bidi isolates around the values of a message."""
+    return html.replace("\u2068", "").replace("\u2069", "")
+
+
 async def test_every_form_of_a_code_goes_to_its_page(client: Client) -> None:
     maker = await headers_for(client, "sina-darou")
     gtin, lot, serials = await register_batch(client, maker, count=1)
@@ -56,7 +61,7 @@ async def test_an_unreadable_code_says_why_in_persian_and_in_english(client: Cli
     await log_in(client, "fdo-inspector")
     wrong = await _search(client, "(01)09506000134353(21)X")
     assert wrong.status_code == 422
-    assert "رقم کنترل نادرست دارد: باید 2 باشد" in wrong.text
+    assert "رقم کنترل نادرست دارد: باید \u20682\u2069 باشد" in wrong.text  # the digit isolated
     assert 'aria-invalid="true"' in wrong.text
     assert 'value="(01)09506000134353(21)X"' in wrong.text  # what was typed is kept
     short = await _search(client, "(17)991332")
@@ -66,7 +71,7 @@ async def test_an_unreadable_code_says_why_in_persian_and_in_english(client: Cli
     await log_in(client, "fdo-inspector", language="en")
     wrong = await _search(client, "(01)09506000134353(21)X")
     assert wrong.status_code == 422
-    assert "AI (01) GTIN: 09506000134353 has a wrong check digit: expected 2" in wrong.text
+    assert "AI (01) GTIN: 09506000134353 has a wrong check digit: expected 2" in _plain(wrong.text)
     other = await _search(client, "(253)9506000134352ABC")
     assert other.status_code == 422 and "GDTI" in other.text and "no page" in other.text
 
