@@ -21,6 +21,7 @@ from openapi_ui_bundles import swagger_ui
 
 from app.access_log.middleware import AccessLogMiddleware
 from app.access_log.routes import AccessLogController
+from app.alerts.pages import ROUTES as ALERT_PAGES
 from app.alerts.routes import AlertController
 from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
@@ -117,6 +118,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *CASE_PAGES,
             *PRODUCT_PAGES,
             *FACILITY_PAGES,
+            *ALERT_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],
