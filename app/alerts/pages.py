@@ -38,6 +38,12 @@ ROOT_CAUSES = {
 }
 STALE = forms.N_("The alert has changed meanwhile; reload the page and try again.")
 FALLBACKS = {("", 409): STALE}
+# The service's own words, which the catalogue translates for the form.
+SERVICE_MESSAGES = (
+    forms.N_("root_cause: say why it happened before closing the alert."),
+    forms.N_("alert_ids: choose at least one alert to close."),
+    forms.N_("No alert with this id."),
+)
 
 
 def _filter(query: dict[str, str], before: str) -> service.AlertFilter:
@@ -128,7 +134,8 @@ async def close_selected(
         )  # fmt: skip
     except ServiceError as exc:
         errors = forms.field_errors(language_of(request), exc, FALLBACKS)
-        return await _inbox(request, connection, session, principal, 422, errors, typed)
+        status = exc.status_code if exc.status_code != 400 else 422
+        return await _inbox(request, connection, session, principal, status, errors, typed)
     query = request.url.query
     return Redirect(f"/console/alerts?{query}" if query else "/console/alerts", status_code=303)
 
