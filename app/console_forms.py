@@ -4,6 +4,7 @@ a service's complaint into words beside the field it concerns, in the page's lan
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
@@ -11,6 +12,7 @@ from typing import TypeVar
 from app.errors import InvalidInput, ServiceError
 from app.web.i18n import Language
 from app.web.templating import TEHRAN
+from models.identity import Role
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -44,6 +46,23 @@ def choice(kind: type[E], value: str | None, field: str) -> E | None:
         return kind(value)
     except ValueError:
         raise InvalidInput(NOT_A_CHOICE, field=field) from None
+
+
+def required_choice(kind: type[E], form: dict[str, str], field: str) -> E:
+    chosen = choice(kind, required(form, field), field)
+    assert chosen is not None
+    return chosen
+
+
+def required_id(form: dict[str, str], field: str) -> uuid.UUID:
+    chosen = identifier(required(form, field), field)
+    assert chosen is not None
+    return chosen
+
+
+def words(form: dict[str, str], field: str) -> list[str]:
+    """A list typed in one field, separated by spaces or (Latin or Persian) commas."""
+    return [part for part in re.split(r"[\s,،]+", form.get(field, "")) if part]
 
 
 def identifier(value: str | None, field: str) -> uuid.UUID | None:
@@ -80,8 +99,43 @@ def start_of(day: date | None, *, following: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=1 if following else 0), time(), TEHRAN)
 
 
+ADMINS = frozenset({Role.admin})
+ADMIN_READERS = frozenset({Role.admin, Role.inspector})  # inspectors read the identities
+# The services' messages that name a value (and so cannot be in the catalogue as they are):
+# the page's wording for their field, with the service's words after it.
+IDENTITY_FALLBACKS = {
+    ("gln", 422): N_("Not a valid GLN: 13 digits ending in a correct check digit."),
+    ("gln", 409): N_("This GLN is already registered."),
+    ("company_prefixes", 422): N_(
+        "A GS1 company prefix is 4 to 12 digits, and one must not lie inside another."
+    ),
+    ("company_prefixes", 409): N_("This company prefix overlaps one held by another company."),
+    ("username", 409): N_("This username is taken."),
+    ("password", 422): N_("The password is too short."),
+    ("role", 422): N_("This role does not fit the kind of the organisation."),
+}
+# The services' fixed messages, translated as they are.
+SERVICE_MESSAGES = (
+    N_("username: must not be empty."),
+    N_("name: must not be empty."),
+    N_("organization_id: no organisation with this id."),
+    N_("facility_id: no facility with this id in the user's organisation."),
+    N_("facility_id: no facility with this id that you manage."),
+    N_("This device's key is already revoked."),
+    N_("No device with this id."),
+    N_("No user with this id."),
+)
+
+
+def failed(error: ServiceError) -> int:
+    """The status of a form sent back with its problem: 422 for plain bad input."""
+    return error.status_code if error.status_code != 400 else 422
+
+
 def field_errors(
-    language: Language, error: ServiceError, fallbacks: dict[tuple[str, int], str] | None = None
+    language: Language,
+    error: ServiceError,
+    fallbacks: dict[tuple[str, int], str] | None = IDENTITY_FALLBACKS,
 ) -> dict[str, str]:
     """`{field: message}` for the form: the service's message if the catalogue translates it,
     else the page's wording for that field and status, else the message as the service wrote
