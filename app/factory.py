@@ -20,7 +20,9 @@ from litestar.static_files import create_static_files_router
 from openapi_ui_bundles import swagger_ui
 
 from app.access_log.middleware import AccessLogMiddleware
+from app.access_log.pages import ROUTES as ACCESS_LOG_PAGES
 from app.access_log.routes import AccessLogController
+from app.alerts.pages import ROUTES as ALERT_PAGES
 from app.alerts.routes import AlertController
 from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
@@ -34,8 +36,10 @@ from app.containers.routes import ContainerController
 from app.db.database import Database
 from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
+from app.devices.pages import ROUTES as DEVICE_PAGES
 from app.devices.routes import DeviceController
 from app.events.routes import EventController
+from app.facilities.admin_pages import ROUTES as FACILITY_ADMIN_PAGES
 from app.facilities.directory import FacilityDirectory
 from app.facilities.pages import ROUTES as FACILITY_PAGES
 from app.facilities.routes import FacilityController
@@ -43,6 +47,7 @@ from app.health import health, ready
 from app.inventory.routes import InventoryController
 from app.json_body import StrictJsonRequest
 from app.openapi_problems import document_problems
+from app.organizations.pages import ROUTES as ORGANIZATION_PAGES
 from app.organizations.routes import OrganizationController
 from app.packs.pages import ROUTES as PACK_PAGES
 from app.packs.routes import PackController, VerifyController
@@ -55,6 +60,7 @@ from app.security.rate_limit import RateLimitMiddleware, RateLimits
 from app.settings import Settings
 from app.state import AppState, app_state
 from app.trace.routes import TraceController
+from app.users.pages import ROUTES as USER_PAGES
 from app.users.routes import UserController
 from app.web import routes as console
 from app.web.errors import CONSOLE
@@ -117,6 +123,12 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *CASE_PAGES,
             *PRODUCT_PAGES,
             *FACILITY_PAGES,
+            *ALERT_PAGES,
+            *ORGANIZATION_PAGES,
+            *FACILITY_ADMIN_PAGES,
+            *USER_PAGES,
+            *DEVICE_PAGES,
+            *ACCESS_LOG_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

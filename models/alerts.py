@@ -59,6 +59,15 @@ class AlertStatus(enum.StrEnum):
     closed = "closed"
 
 
+class RootCause(enum.StrEnum):
+    """Why a closed alert happened (the categories of EMVS alert management)."""
+
+    user_error = "user_error"
+    software = "software"
+    data_upload = "data_upload"
+    falsified = "falsified"  # a confirmed falsified medicine
+
+
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
     __table_args__ = (
@@ -82,6 +91,9 @@ class Alert(SQLModel, table=True):
     raised_at: datetime = timestamp_field(index=True)
     updated_at: datetime = timestamp_field()
     root_cause: str | None = Field(default=None, max_length=1000)
+    root_cause_kind: RootCause | None = Field(
+        default=None, sa_type=enum_column(RootCause, length=16), nullable=True
+    )
 
 
 class AlertChange(SQLModel, table=True):

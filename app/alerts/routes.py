@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from app.alerts import service
 from app.auth.guards import ORGANIZATION_ROLES, allow
 from app.dependencies import Caller, Connection
-from models.alerts import AlertCode, AlertStatus, Severity
+from models.alerts import AlertCode, AlertStatus, RootCause, Severity
 from models.identity import Role
 
 READERS = ORGANIZATION_ROLES | {Role.inspector, Role.admin}
@@ -22,6 +22,14 @@ TRIAGERS = ORGANIZATION_ROLES | {Role.inspector}
 
 class StatusChange(msgspec.Struct):
     status: AlertStatus
+    root_cause: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    root_cause_kind: RootCause | None = None
+
+
+class BulkClose(msgspec.Struct):
+    alert_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=500)]
+    root_cause_kind: RootCause | None = None
     root_cause: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
@@ -46,11 +54,30 @@ class AlertController(Controller):
         before: FromQuery[datetime | None] = None,
         before_id: FromQuery[uuid.UUID | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        province: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
     ) -> list[dict[str, Any]]:
         wanted = service.AlertFilter(
-            status, code, severity, gtin, lot, serial, facility_gln, before, before_id, limit
-        )
+            status, code, severity, gtin, lot, serial, facility_gln, before, before_id, limit,
+            province, since, until,
+        )  # fmt: skip
         return await service.list_alerts(connection, principal, wanted)
+
+    @post(
+        "/close",
+        guards=[allow(TRIAGERS)],
+        summary="Close several alerts with one root cause (all or none)",
+        status_code=200,
+    )
+    async def close_many(
+        self, connection: Connection, principal: Caller, data: JSONBody[BulkClose]
+    ) -> dict[str, list[uuid.UUID]]:
+        closed = await service.close_many(
+            connection, principal, data.alert_ids, data.root_cause_kind, data.root_cause,
+            data.note,
+        )  # fmt: skip
+        return {"closed": closed}
 
     @get("/{alert_id:uuid}", guards=[allow(READERS)], summary="One alert and its triage trail")
     async def show(
@@ -72,5 +99,6 @@ class AlertController(Controller):
         data: JSONBody[StatusChange],
     ) -> dict[str, Any]:
         return await service.change_status(
-            connection, principal, alert_id, data.status, data.root_cause, data.note
-        )
+            connection, principal, alert_id, data.status, data.root_cause, data.note,
+            data.root_cause_kind,
+        )  # fmt: skip

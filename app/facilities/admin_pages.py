@@ -1,0 +1,77 @@
+"""Administrators' page of facilities: each organisation's sites, and registering one
+(inspectors read it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from app import console_forms as forms
+from app.access_log.middleware import AUDIT_OPT
+from app.auth.guards import allow
+from app.auth.middleware import PAGE_OPT
+from app.dependencies import Caller, Session
+from app.errors import ServiceError
+from app.facilities import service
+from app.organizations import service as organizations
+from app.web.i18n import language_of
+from app.web.provinces import PROVINCES
+from app.web.routes import FORM
+from app.web.templating import page
+
+PATH = "/console/admin/facilities"
+OPT = {PAGE_OPT: True, AUDIT_OPT: "facilities"}
+
+
+async def _page(
+    request: Request[Any, Any, Any], session: Session, principal: Caller, status_code: int = 200,
+    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+) -> Template:  # fmt: skip
+    chosen = request.query_params.get("organization_id") or (typed or {}).get("organization_id")
+    organization_id = forms.identifier(chosen, "organization_id")
+    known = await organizations.list_visible(session, principal)
+    return page(
+        request, "admin/facilities.html", status_code=status_code,
+        facilities=await service.list_visible(session, principal, organization_id),
+        organizations={r.organization.id: r.organization for r in known},
+        chosen=str(organization_id or ""), provinces=PROVINCES,
+        errors=errors or {}, typed=typed or {"organization_id": str(organization_id or "")},
+    )  # fmt: skip
+
+
+@get(PATH, guards=[allow(forms.ADMIN_READERS)], opt=OPT, include_in_schema=False)
+async def facilities(
+    request: Request[Any, Any, Any], session: Session, principal: Caller
+) -> Template:
+    return await _page(request, session, principal)
+
+
+@post(PATH, guards=[allow(forms.ADMINS)], opt=OPT, include_in_schema=False, status_code=200)
+async def create(
+    request: Request[Any, Any, Any],
+    session: Session,
+    principal: Caller,
+    data: Annotated[dict[str, str], FORM],
+) -> Template | Redirect:
+    try:
+        organization_id = forms.required_id(data, "organization_id")
+        new = service.NewFacility(
+            gln=forms.required(data, "gln"),
+            organization_id=organization_id,
+            name=forms.required(data, "name"),
+            name_fa=forms.text(data, "name_fa") or "",
+            address=forms.text(data, "address") or "",
+            province=forms.required(data, "province"),
+            city=forms.required(data, "city"),
+        )
+        await service.create(session, new)
+    except ServiceError as exc:
+        await session.rollback()
+        errors = forms.field_errors(language_of(request), exc)
+        return await _page(request, session, principal, forms.failed(exc), errors, data)
+    return Redirect(f"{PATH}?organization_id={organization_id}", status_code=303)
+
+
+ROUTES = [facilities, create]
