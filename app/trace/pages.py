@@ -56,12 +56,12 @@ async def batch_page(
 ) -> Template:
     found = await service.distribution(connection, principal, gtin, lot)
     standing = await service.batch_standing(connection, found.product.gtin, found.lot)
-    packs = await service.batch_packs(connection, principal, gtin, lot, "", PAGE_SIZE)
+    packs = await service.batch_packs(connection, principal, gtin, lot, "", PAGE_SIZE + 1)
     return page(
         request, "batches/batch.html",
         batch=found, standing=standing, states=service.batch_states(found), words=STATE_WORDS,
         days_left=(found.expiry - date.today()).days,
-        map_data=_map_data(request, found), packs=packs, page_size=PAGE_SIZE,
+        map_data=_map_data(request, found), packs=packs[:PAGE_SIZE], more=len(packs) > PAGE_SIZE,
         may_download=principal.role in {Role.inspector, Role.admin} | catalog.OWNER_ROLES
         and principal.may_read_organization(standing.owner_id),
         may_recall=principal.role in ISSUERS and standing.recall_id is None,
@@ -94,9 +94,9 @@ async def batch_packs_fragment(
     after: FromQuery[str] = "",
 ) -> Template:
     """The next page of the packs list: its rows and the button for the page after."""
-    packs = await service.batch_packs(connection, principal, gtin, lot, after, PAGE_SIZE)
+    packs = await service.batch_packs(connection, principal, gtin, lot, after, PAGE_SIZE + 1)
     return page(
-        request, "batches/packs.html", packs=packs, page_size=PAGE_SIZE,
+        request, "batches/packs.html", packs=packs[:PAGE_SIZE], more=len(packs) > PAGE_SIZE,
         gtin=catalog.gtin_of(gtin), lot=lot,
     )  # fmt: skip
 
