@@ -52,6 +52,7 @@ from app.organizations.routes import OrganizationController
 from app.packs.pages import ROUTES as PACK_PAGES
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
+from app.recalls.pages import ROUTES as RECALL_PAGES
 from app.recalls.routes import RecallController
 from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page
@@ -59,6 +60,7 @@ from app.security.headers import SwaggerPage, security_headers
 from app.security.rate_limit import RateLimitMiddleware, RateLimits
 from app.settings import Settings
 from app.state import AppState, app_state
+from app.trace.pages import ROUTES as BATCH_PAGES
 from app.trace.routes import TraceController
 from app.users.pages import ROUTES as USER_PAGES
 from app.users.routes import UserController
@@ -129,6 +131,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *USER_PAGES,
             *DEVICE_PAGES,
             *ACCESS_LOG_PAGES,
+            *BATCH_PAGES,
+            *RECALL_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -114,10 +114,43 @@ def report(what: str, seconds: list[float]) -> None:
     )
 
 
+def spread_batch(
+    client: httpx.Client, maker: dict[str, str], facilities: list[dict[str, Any]], packs: int
+) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """Batch LOT-1 of `packs` packs, commissioned and spread over `facilities` by real events;
+    returns (gtin, facilities, codes)."""
+    facility_count = len(facilities)
+    per_facility = packs // facility_count
+    gtin = new_batch(client, maker, quantity=packs)
+    started = time.perf_counter()
+    commission(client, maker, gtin, "LOT-1", packs)
+    codes = [code(gtin, serial) for serial in serial_lines(client, maker, gtin, "LOT-1")]
+    print(f"commission {packs:,} packs and list them: {time.perf_counter() - started:.1f} s")
+
+    def move(n: int) -> None:
+        site = facilities[n]
+        chunk = codes[n * per_facility : (n + 1) * per_facility]
+        record(client, maker, "ship", chunk, destination_gln=site["gln"])
+        if n % 10 == 9:
+            return  # left in transit
+        device = {"X-API-Key": site["key"]}
+        record(client, device, "receive", chunk)
+        if site["kind"] in ("pharmacy", "hospital"):
+            record(client, device, "dispense", chunk[: per_facility // 10])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(move, range(facility_count)))
+    print(
+        f"spread over {facility_count} facilities by real events: "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return gtin, facilities, codes
+
+
 def main() -> None:
     packs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     facility_count = int(sys.argv[2]) if len(sys.argv) > 2 else 500
-    per_facility = packs // facility_count
     with demo_server() as server, httpx.Client(base_url=server.url, timeout=LONG) as client:
         admin = login(client, "fdo-admin")
         maker = login(client, "sina-darou")
@@ -126,30 +159,7 @@ def main() -> None:
         facilities = setup_facilities(client, admin, facility_count)
         print(f"{facility_count} facilities with devices: {time.perf_counter() - started:.1f} s")
 
-        gtin = new_batch(client, maker, quantity=packs)
-        started = time.perf_counter()
-        commission(client, maker, gtin, "LOT-1", packs)
-        codes = [code(gtin, serial) for serial in serial_lines(client, maker, gtin, "LOT-1")]
-        print(f"commission {packs:,} packs and list them: {time.perf_counter() - started:.1f} s")
-
-        def move(n: int) -> None:
-            site = facilities[n]
-            chunk = codes[n * per_facility : (n + 1) * per_facility]
-            record(client, maker, "ship", chunk, destination_gln=site["gln"])
-            if n % 10 == 9:
-                return  # left in transit
-            device = {"X-API-Key": site["key"]}
-            record(client, device, "receive", chunk)
-            if site["kind"] in ("pharmacy", "hospital"):
-                record(client, device, "dispense", chunk[: per_facility // 10])
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(WORKERS) as pool:
-            list(pool.map(move, range(facility_count)))
-        print(
-            f"spread over {facility_count} facilities by real events: "
-            f"{time.perf_counter() - started:.1f} s"
-        )
+        gtin, facilities, codes = spread_batch(client, maker, facilities, packs)
 
         path = f"/api/batches/{gtin}/LOT-1"
         seconds, body = timed(lambda: client.get(f"{path}/distribution", headers=inspector), 11)

@@ -32,6 +32,19 @@ class RecallIn(msgspec.Struct):
     kind: RecallKind = RecallKind.recall
 
 
+def order_of(data: RecallIn) -> service.RecallOrder:
+    return service.RecallOrder(
+        kind=data.kind,
+        recall_class=data.recall_class,
+        gtin=data.gtin,
+        lots=data.lots,
+        whole_product=data.whole_product,
+        reason=data.reason,
+        instructions=data.instructions,
+        deadline=data.deadline,
+    )
+
+
 class RecallController(Controller):
     path = "/api/recalls"
     tags = ["recalls"]  # noqa: RUF012
@@ -45,17 +58,7 @@ class RecallController(Controller):
     async def issue(
         self, connection: Connection, principal: Caller, data: JSONBody[RecallIn]
     ) -> dict[str, Any]:
-        order = service.RecallOrder(
-            kind=data.kind,
-            recall_class=data.recall_class,
-            gtin=data.gtin,
-            lots=data.lots,
-            whole_product=data.whole_product,
-            reason=data.reason,
-            instructions=data.instructions,
-            deadline=data.deadline,
-        )
-        recall_id = await service.issue(connection, principal, order)
+        recall_id = await service.issue(connection, principal, order_of(data))
         return await service.recall_details(connection, principal, recall_id)
 
     @get("/", guards=[allow(READERS)], summary="Recalls you issued, own or were notified of")

@@ -461,3 +461,105 @@ def _ensure_involved(principal: Principal, header: BatchHeader, found: bool) -> 
     if found or principal.may_read_organization(header.owner_id):
         return
     raise NotFound(f"No batch {header.lot} of GTIN {header.product.gtin}.")
+
+
+# --- the batch's packs by state, and page by page -----------------------------------------
+
+# Where an active pack is, by the kind of organisation holding it.
+_STOCK_OF_KIND = {
+    "manufacturer": "at_owner",
+    "importer": "at_owner",
+    "distributor": "in_warehouse",
+    "pharmacy": "in_dispenser_stock",
+    "hospital": "in_dispenser_stock",
+}
+STATES = (
+    "at_owner",
+    "in_warehouse",
+    "in_dispenser_stock",
+    "in_transit",
+    "quarantined",
+    "dispensed",
+    "exported",
+    "sample",
+    "free_sample",
+    "checked_out",
+    "destroyed",
+    "stolen",
+)
+
+
+def batch_states(found: Distribution) -> dict[str, int]:
+    """The packs of a distribution by state, each counted once (the states add up to
+    `found.packs`): saleable stock by the kind of site holding it, in transit, quarantined
+    (locked), and every decommissioned status as it is."""
+    states = dict.fromkeys(STATES, 0)
+
+    def count(status: str, stock: str, packs: int) -> None:
+        state = stock if status == "active" else ("quarantined" if status == "locked" else status)
+        states[state] = states.get(state, 0) + packs
+
+    for holder in found.holders:
+        stock = _STOCK_OF_KIND.get(holder.facility.organization.kind, "in_warehouse")
+        for status, packs in holder.by_status.items():
+            count(status, stock, packs)
+    for route in found.transit:
+        for status, packs in route.by_status.items():
+            count(status, "in_transit", packs)
+    return states
+
+
+@dataclass(frozen=True)
+class BatchPack:
+    serial: str
+    status: str
+    where: Place | None  # the holder, or the destination while in transit
+    in_transit: bool
+    status_at: datetime
+
+
+# Keyset paging on the primary key: a page costs the same at the millionth pack as at the first.
+_PACKS = """
+SELECT serial, status, coalesce(transit_to_id, holder_id), transit_to_id IS NOT NULL, status_at
+FROM packs
+WHERE gtin = %(gtin)s AND lot = %(lot)s AND serial > %(after)s {own}
+ORDER BY serial
+LIMIT %(limit)s
+"""
+
+
+async def batch_packs(
+    connection: Connection, principal: Principal, gtin: str, lot: str, after: str, limit: int
+) -> list[BatchPack]:
+    """The batch's packs after serial `after`, as many as the distribution counts for the caller:
+    all of them for inspectors, those in its custody for an organisation."""
+    header = await _batch(connection, gtin, lot)
+    own = None if principal.reads_everything else await _own(connection, principal)
+    query = _PACKS.format(own=_OWN_CUSTODY if own is not None else "")
+    params = {"gtin": header.product.gtin, "lot": header.lot, "own": own, "after": after}
+    rows = await (await connection.execute(query, params | {"limit": limit})).fetchall()
+    if not rows and not after:
+        _ensure_involved(principal, header, False)
+    sites = await places(connection, (row[2] for row in rows))
+    return [BatchPack(r[0], r[1], sites.get(r[2]) if r[2] else None, r[3], r[4]) for r in rows]
+
+
+@dataclass(frozen=True)
+class BatchStanding:
+    owner_id: uuid.UUID
+    overlay: str | None  # recalled or withdrawn, by a recall
+    recall_id: uuid.UUID | None
+
+
+async def batch_standing(connection: Connection, gtin: str, lot: str) -> BatchStanding:
+    """Whose the batch is and whether a recall covers it; read after a scoped read of the batch
+    (distribution, trace), which decides whether the caller may see it at all."""
+    row = await (
+        await connection.execute(
+            "SELECT organization_id, overlay, recall_id FROM batches WHERE gtin = %s AND lot = %s",
+            (gtin_of(gtin), lot),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"No batch {lot} of GTIN {gtin}.")
+    return BatchStanding(row[0], row[1], row[2])

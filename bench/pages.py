@@ -1,0 +1,94 @@
+"""Console page renders at scale: the pack, batch and recall-progress pages (and the fragments
+the batch page loads: the forward trace, the next page of packs) of one batch of 1,000,000 packs
+spread over 500 facilities, p50 and p95 (target p95 ≤ 300 ms for the pages).
+
+    uv run python bench/pages.py [PACKS] [FACILITIES] [RUNS]
+
+The data is `bench/trace.py`'s, made the same way (real API calls and scans); the pages are read
+as an inspector with a console session (the login page's form and cookie), as a browser would.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable
+from trace import setup_facilities, spread_batch
+
+import httpx
+from harness import LONG, checked, demo_password, demo_server, login, percentile
+
+
+def console_session(client: httpx.Client, username: str) -> None:
+    form = client.get("/console/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert token, "no CSRF token on the login page"
+    answer = client.post(
+        "/console/login",
+        data={
+            "username": username,
+            "password": demo_password(username),
+            "_csrf_token": token[1],
+            "next": "/console",
+        },
+    )
+    assert answer.status_code in (302, 303), answer.text
+
+
+def measure(what: str, call: Callable[[], httpx.Response], runs: int) -> None:
+    call()  # warm: the first render compiles the templates
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = call()
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, (what, response.status_code, response.text[:300])
+    ordered = sorted(seconds)
+    print(
+        f"{what}: p50 {percentile(ordered, 50) * 1000:.0f} ms, "
+        f"p95 {percentile(ordered, 95) * 1000:.0f} ms ({runs} runs)"
+    )
+
+
+def main() -> None:
+    packs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    facility_count = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    with demo_server() as server, httpx.Client(base_url=server.url, timeout=LONG) as api:
+        admin = login(api, "fdo-admin")
+        maker = login(api, "sina-darou")
+        inspector = login(api, "fdo-inspector")
+        facilities = setup_facilities(api, admin, facility_count)
+        gtin, _, codes = spread_batch(api, maker, facilities, packs)
+        serial = codes[0].rsplit(")", 1)[1]
+        pages = httpx.Client(base_url=server.url, timeout=LONG, cookies={"darutrace_lang": "fa"})
+        console_session(pages, "fdo-inspector")
+
+        batch = f"/console/batches/{gtin}/LOT-1"
+        measure("pack page", lambda: pages.get(f"/console/packs/{gtin}/{serial}"), runs)
+        measure("batch page", lambda: pages.get(batch), runs)
+        measure(
+            "batch page: the next page of packs", lambda: pages.get(f"{batch}/packs?after=M"), runs
+        )
+        measure(
+            "batch page: forward trace fragment",
+            lambda: pages.get(f"{batch}/trace"),
+            max(3, runs // 5),
+        )
+
+        order = {
+            "gtin": gtin, "lots": ["LOT-1"], "recall_class": "I", "reason": "benchmark",
+            "instructions": "quarantine and return", "deadline": "2099-12-31",
+        }  # fmt: skip
+        recall = checked(api.post("/api/recalls", json=order, headers=inspector))
+        progress = f"/console/recalls/{recall['id']}"
+        measure("recall progress page", lambda: pages.get(progress), runs)
+        measure(
+            "recall progress fragment (polled)", lambda: pages.get(f"{progress}/progress"), runs
+        )
+        measure("recall list", lambda: pages.get("/console/recalls"), max(3, runs // 5))
+
+
+if __name__ == "__main__":
+    main()
