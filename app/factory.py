@@ -28,6 +28,7 @@ from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.product_page import ROUTES as PRODUCT_PAGES
+from app.catalog.registration_pages import ROUTES as REGISTRATION_PAGES
 from app.catalog.routes import BatchController, ProductController
 from app.codes.pages import ROUTES as SEARCH_PAGES
 from app.codes.routes import CodeController
@@ -50,6 +51,7 @@ from app.openapi_problems import document_problems
 from app.organizations.pages import ROUTES as ORGANIZATION_PAGES
 from app.organizations.routes import OrganizationController
 from app.packs.pages import ROUTES as PACK_PAGES
+from app.packs.serialization_pages import ROUTES as SERIALIZATION_PAGES
 from app.packs.routes import PackController, VerifyController
 from app.problems import EXCEPTION_HANDLERS
 from app.recalls.pages import ROUTES as RECALL_PAGES
@@ -133,6 +135,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *ACCESS_LOG_PAGES,
             *BATCH_PAGES,
             *RECALL_PAGES,
+            *REGISTRATION_PAGES,
+            *SERIALIZATION_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.auth.principal import Principal
 from app.errors import InvalidInput, NotFound
 from models.gs1 import InvalidKey
+from models.translatable import Translatable, reason
 
 T = TypeVar("T")
 
@@ -70,4 +71,6 @@ def checked_key(validate: Callable[[str], str], value: str, field: str) -> str:
     try:
         return validate(value)
     except InvalidKey as exc:
-        raise InvalidInput(f"{field}: {exc}", field=field) from exc
+        raise InvalidInput(
+            Translatable("%(field)s: %(problem)s", field=field, problem=reason(exc)), field=field
+        ) from exc

@@ -11,11 +11,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.catalog import service
+from app.catalog import downloads, service
 from app.dependencies import Caller, Connection, Runtime, Session
-from app.labels.layouts import LAYOUTS, MAX_LABELS
+from app.labels.layouts import MAX_LABELS
 from app.packs import commissioning
-from app.packs.export import serials_csv
 from models.catalog import Batch, BatchOrigin, Product
 from models.identity import Role
 
@@ -172,13 +171,7 @@ class BatchController(Controller):
         gtin: FromPath[str],
         lot: FromPath[str],
     ) -> Stream:
-        batch = await service.get_batch(session, principal, gtin, lot)
-        filename = f"{batch.gtin}-{batch.lot}-serials.csv"
-        return Stream(
-            serials_csv(runtime.db, batch.gtin, batch.lot),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return await downloads.serials(session, principal, runtime, gtin, lot)
 
     @get(
         "/{gtin:str}/{lot:str}/labels.pdf",
@@ -199,16 +192,7 @@ class BatchController(Controller):
         offset: FromQuery[int] = 0,
         limit: FromQuery[int] = MAX_LABELS,
     ) -> Stream:
-        # The symbol encoders load with the first labels, not with every start of the server.
-        from app.labels import service as label_service
-        from app.labels.sheet import render
-
-        batch = await service.get_batch(session, principal, gtin, lot)
-        packs = await label_service.batch_labels(connection, batch.gtin, batch.lot, offset, limit)
-        document = render(packs, LAYOUTS[layout], symbology, runtime.settings.resolver)
-        filename = f"{batch.gtin}-{batch.lot}-labels.pdf"
-        return Stream(
-            document,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return await downloads.labels(
+            session, connection, principal, runtime, gtin, lot,
+            symbology=symbology, layout=layout, offset=offset, limit=limit,
+        )  # fmt: skip

@@ -22,6 +22,7 @@ from app.scoping import checked_key, scoped
 from models.catalog import Batch, BatchOrigin, Product
 from models.gs1 import normalize_gtin
 from models.identity import Role
+from models.translatable import Translatable
 
 OWNER_ROLES = frozenset({Role.manufacturer, Role.importer})
 # GS1 AI 10 (batch/lot): up to 20 characters of CSET 82.
@@ -59,7 +60,10 @@ def gtin_of(value: str, field: str = "gtin") -> str:
 def validate_lot(lot: str) -> str:
     if not LOT_PATTERN.match(lot):
         raise InvalidInput(
-            "lot: 1 to 20 characters of GS1 CSET 82 (letters, digits and !\"%&'()*+,-./:;<=>?_).",
+            Translatable(
+                "lot: 1 to 20 characters of GS1 CSET 82 (letters, digits and %(marks)s).",
+                marks="!\"%&'()*+,-./:;<=>?_",
+            ),
             field="lot",
         )
     return lot
@@ -68,14 +72,16 @@ def validate_lot(lot: str) -> str:
 async def create_product(session: AsyncSession, principal: Principal, data: NewProduct) -> Product:
     gtin = gtin_of(data.gtin)
     if not ATC_PATTERN.match(data.atc):
-        raise InvalidInput("atc: an ATC code such as J01CA04.", field="atc")
+        raise InvalidInput(Translatable("atc: an ATC code such as J01CA04."), field="atc")
     if data.pack_size < 1:
-        raise InvalidInput("pack_size: at least 1.", field="pack_size")
+        raise InvalidInput(Translatable("pack_size: at least 1."), field="pack_size")
     irc = data.irc.strip()
     if not irc:
         raise InvalidInput(
-            "irc: the product's IRC (the national licence code) is required; no medicine is "
-            "made or imported without one.",
+            Translatable(
+                "irc: the product's IRC (the national licence code) is required; no medicine is "
+                "made or imported without one."
+            ),
             field="irc",
         )
     await _ensure_not_registered(session, principal, gtin)
@@ -97,7 +103,9 @@ async def create_product(session: AsyncSession, principal: Principal, data: NewP
         await session.commit()
     except IntegrityError as exc:  # registered by someone else a moment ago
         await session.rollback()
-        raise Conflict(f"GTIN {gtin} is already registered.", field="gtin") from exc
+        raise Conflict(
+            Translatable("GTIN %(gtin)s is already registered.", gtin=gtin), field="gtin"
+        ) from exc
     return product
 
 
@@ -106,10 +114,16 @@ async def _ensure_not_registered(session: AsyncSession, principal: Principal, gt
     if existing is None:
         return
     if existing.organization_id == principal.organization_id:
-        raise Conflict(f"GTIN {gtin} is already registered by your organisation.", field="gtin")
+        raise Conflict(
+            Translatable("GTIN %(gtin)s is already registered by your organisation.", gtin=gtin),
+            field="gtin",
+        )
     raise Conflict(
-        f"GTIN {gtin} is already registered by another organisation; a GTIN has one owner in "
-        "the register.",
+        Translatable(
+            "GTIN %(gtin)s is already registered by another organisation; a GTIN has one owner "
+            "in the register.",
+            gtin=gtin,
+        ),
         field="gtin",
     )
 
@@ -126,21 +140,32 @@ async def _ensure_may_register(session: AsyncSession, principal: Principal, gtin
         ]
         if not held:
             raise Forbidden(
-                f"GTIN {gtin}: your organisation holds no GS1 company prefix yet, and a "
-                "manufacturer registers only GTINs under its own prefixes; ask an administrator "
-                "to record yours.",
+                Translatable(
+                    "GTIN %(gtin)s: your organisation holds no GS1 company prefix yet, and a "
+                    "manufacturer registers only GTINs under its own prefixes; ask an "
+                    "administrator to record yours.",
+                    gtin=gtin,
+                ),
                 field="gtin",
             )
         raise Forbidden(
-            f"GTIN {gtin} is not under your organisation's GS1 company prefixes "
-            f"({', '.join(held)}); a manufacturer registers only its own GTINs. Products made "
-            "abroad are registered by their importer.",
+            Translatable(
+                "GTIN %(gtin)s is not under your organisation's GS1 company prefixes "
+                "(%(prefixes)s); a manufacturer registers only its own GTINs. Products made "
+                "abroad are registered by their importer.",
+                gtin=gtin,
+                prefixes=", ".join(held),
+            ),
             field="gtin",
         )
     if holder is not None:
         raise Forbidden(
-            f"GTIN {gtin} is under the GS1 company prefix {holder.prefix}, which belongs to "
-            "another organisation in the register; only that organisation registers it.",
+            Translatable(
+                "GTIN %(gtin)s is under the GS1 company prefix %(prefix)s, which belongs to "
+                "another organisation in the register; only that organisation registers it.",
+                gtin=gtin,
+                prefix=holder.prefix,
+            ),
             field="gtin",
         )
 
@@ -160,7 +185,11 @@ async def get_product(session: AsyncSession, gtin: str) -> Product:
 async def owned_product(session: AsyncSession, principal: Principal, gtin: str) -> Product:
     product = await session.get(Product, gtin_of(gtin))
     if product is None or product.organization_id != principal.organization_id:
-        raise NotFound(f"No product with GTIN {gtin} registered by your organisation.")
+        raise NotFound(
+            Translatable(
+                "No product with GTIN %(gtin)s registered by your organisation.", gtin=gtin
+            )
+        )
     return product
 
 
@@ -168,11 +197,16 @@ async def create_batch(session: AsyncSession, principal: Principal, data: NewBat
     product = await owned_product(session, principal, data.gtin)
     lot = validate_lot(data.lot)
     if data.expiry <= data.manufactured_on:
-        raise InvalidInput("expiry: must be after manufactured_on.", field="expiry")
+        raise InvalidInput(Translatable("expiry: must be after manufactured_on."), field="expiry")
     if data.quantity < 1:
-        raise InvalidInput("quantity: at least 1.", field="quantity")
+        raise InvalidInput(Translatable("quantity: at least 1."), field="quantity")
     if await session.get(Batch, (product.gtin, lot)) is not None:
-        raise Conflict(f"Batch {lot} of GTIN {product.gtin} is already registered.", field="lot")
+        raise Conflict(
+            Translatable(
+                "Batch %(lot)s of GTIN %(gtin)s is already registered.", lot=lot, gtin=product.gtin
+            ),
+            field="lot",
+        )
     batch = Batch(
         gtin=product.gtin,
         lot=lot,
@@ -226,3 +260,11 @@ async def serialized_counts(
     """How many packs of each batch have been serialized."""
     cursor = await connection.execute(_SERIALIZED, (gtin, list(lots)))
     return {lot: count for lot, count in await cursor.fetchall()}
+
+
+async def products_of(session: AsyncSession, principal: Principal) -> Sequence[Product]:
+    """The products an organisation registered; every product for those who read everything."""
+    statement = scoped(
+        select(Product).order_by(col(Product.name)), principal, Product.organization_id
+    )
+    return (await session.exec(statement)).all()

@@ -26,6 +26,7 @@ from models.base import utcnow
 from models.catalog import Batch
 from models.events import BUSINESS_STEP, Action, Event
 from models.packs import PackStatus
+from models.translatable import Translatable
 
 MAX_PACKS_PER_REQUEST = 1_000_000
 _COPY_ROWS = 200_000
@@ -50,10 +51,7 @@ async def commission(
 ) -> Commissioned:
     """`event_time`: when the packs were serialized, if earlier than now (a line that recorded
     them while the server was out of reach); by default, now."""
-    if not 1 <= count <= MAX_PACKS_PER_REQUEST:
-        raise InvalidInput(
-            f"count: between 1 and {MAX_PACKS_PER_REQUEST:,} packs per request.", field="count"
-        )
+    _ensure_count(count)
     # Plain values: a retry rolls back, which expires loaded objects.
     gtin = (await owned_product(session, principal, gtin)).gtin
     facility_id = (
@@ -65,14 +63,8 @@ async def commission(
                 select(Batch).where(Batch.gtin == gtin, Batch.lot == lot).with_for_update()
             )
         ).first()
-        if batch is None:
-            raise InvalidInput(f"No batch {lot} of GTIN {gtin}; register it first.")
-        if batch.commissioned + count > batch.quantity:
-            raise Conflict(
-                f"Batch {lot} has a quantity of {batch.quantity:,} and {batch.commissioned:,} "
-                f"packs are already serialized; {count:,} more would exceed it.",
-                field="count",
-            )
+        _ensure_room(batch, gtin, lot, count)
+        assert batch is not None
         event_id = uuid.uuid4()
         now = utcnow()
         serialized_at = checked_event_time(event_time, now)
@@ -108,6 +100,51 @@ async def commission(
         await session.commit()
         return Commissioned(event_id=event_id, count=count)
     raise AssertionError("unreachable")
+
+
+async def check(
+    session: AsyncSession, principal: Principal, gtin: str, lot: str, count: int
+) -> Batch:
+    """What `commission` would refuse, said before any pack is made: for serializing a large
+    count in steps, each step one `commission`."""
+    _ensure_count(count)
+    product = await owned_product(session, principal, gtin)
+    batch = await session.get(Batch, (product.gtin, lot))
+    _ensure_room(batch, product.gtin, lot, count)
+    assert batch is not None
+    return batch
+
+
+def _ensure_count(count: int) -> None:
+    if not 1 <= count <= MAX_PACKS_PER_REQUEST:
+        raise InvalidInput(
+            Translatable(
+                "count: between 1 and %(most)s packs per request.",
+                most=f"{MAX_PACKS_PER_REQUEST:,}",
+            ),
+            field="count",
+        )
+
+
+def _ensure_room(batch: Batch | None, gtin: str, lot: str, count: int) -> None:
+    if batch is None:
+        raise InvalidInput(
+            Translatable(
+                "No batch %(lot)s of GTIN %(gtin)s; register it first.", lot=lot, gtin=gtin
+            )
+        )
+    if batch.commissioned + count > batch.quantity:
+        raise Conflict(
+            Translatable(
+                "Batch %(lot)s has a quantity of %(quantity)s and %(done)s packs are already "
+                "serialized; %(count)s more would exceed it.",
+                lot=lot,
+                quantity=f"{batch.quantity:,}",
+                done=f"{batch.commissioned:,}",
+                count=f"{count:,}",
+            ),
+            field="count",
+        )
 
 
 async def _copy_packs(

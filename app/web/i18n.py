@@ -13,6 +13,8 @@ from typing import Any
 from babel.messages.pofile import read_po
 from litestar import Request
 
+from models.translatable import Translatable
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGE_COOKIE = "darutrace_lang"
 DEFAULT = "fa"
@@ -37,6 +39,8 @@ class Language:
     def gettext(self, message: str) -> str:
         if self.code == "en" or not message:
             return message
+        if isinstance(message, Translatable):  # a service's message: words and values apart
+            return message.render(self.gettext)
         return persian_catalogue().get(message) or message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
