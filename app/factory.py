@@ -51,8 +51,8 @@ from app.openapi_problems import document_problems
 from app.organizations.pages import ROUTES as ORGANIZATION_PAGES
 from app.organizations.routes import OrganizationController
 from app.packs.pages import ROUTES as PACK_PAGES
-from app.packs.serialization_pages import ROUTES as SERIALIZATION_PAGES
 from app.packs.routes import PackController, VerifyController
+from app.packs.serialization_pages import ROUTES as SERIALIZATION_PAGES
 from app.problems import EXCEPTION_HANDLERS
 from app.recalls.pages import ROUTES as RECALL_PAGES
 from app.recalls.routes import RecallController

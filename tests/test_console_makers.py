@@ -186,7 +186,7 @@ async def test_serializing_runs_in_steps_and_the_downloads_carry_the_serials(
         rows = await (
             await connection.execute(
                 "SELECT serial FROM packs WHERE gtin = %s AND lot = %s", (gtin, lot)
-            )  # fmt: skip
+            )
         ).fetchall()
     assert {line.split(",")[1] for line in lines[1:]} == {serial for (serial,) in rows}
 
