@@ -45,6 +45,7 @@ from app.facilities.directory import FacilityDirectory
 from app.facilities.pages import ROUTES as FACILITY_PAGES
 from app.facilities.routes import FacilityController
 from app.health import health, ready
+from app.inventory.pages import ROUTES as INVENTORY_PAGES
 from app.inventory.routes import InventoryController
 from app.json_body import StrictJsonRequest
 from app.openapi_problems import document_problems
@@ -55,6 +56,7 @@ from app.packs.routes import PackController, VerifyController
 from app.packs.serialization_pages import ROUTES as SERIALIZATION_PAGES
 from app.problems import EXCEPTION_HANDLERS
 from app.recalls.pages import ROUTES as RECALL_PAGES
+from app.recalls.notice_pages import ROUTES as NOTICE_PAGES
 from app.recalls.routes import RecallController
 from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page
@@ -137,6 +139,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *RECALL_PAGES,
             *REGISTRATION_PAGES,
             *SERIALIZATION_PAGES,
+            *INVENTORY_PAGES,
+            *NOTICE_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

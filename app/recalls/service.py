@@ -397,3 +397,42 @@ def _holder_scope(principal: Principal, recall: dict[str, Any]) -> uuid.UUID | N
 
 
 ISSUERS = frozenset({Role.inspector})
+
+
+_MY_NOTICES = """
+SELECT r.id AS recall_id, r.kind, r.recall_class, r.gtin, r.reason, r.instructions, r.deadline,
+       r.issued_at, pr.name AS product, pr.name_fa AS product_fa,
+       (SELECT array_agg(lot ORDER BY lot) FROM recall_batches WHERE recall_id = r.id) AS lots,
+       f.gln, f.name, f.name_fa, n.packs_at_notice, n.packs_supplied, n.notified_at,
+       n.acknowledged_at
+FROM recall_notices n
+JOIN recalls r ON r.id = n.recall_id
+JOIN products pr ON pr.gtin = r.gtin
+JOIN facilities f ON f.id = n.facility_id
+WHERE n.organization_id = %(organization)s
+ORDER BY n.acknowledged_at IS NOT NULL, r.issued_at DESC, f.gln
+"""
+
+
+async def notices_of(connection: Connection, principal: Principal) -> list[dict[str, Any]]:
+    """The recalls the caller's organisation was notified of, newest first and those awaiting
+    its acknowledgement before the rest, each with its notices (one per facility of the
+    organisation) and whether all are acknowledged."""
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_MY_NOTICES, {"organization": principal.organization_id})
+        rows = await cursor.fetchall()
+    recalls: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        recall = recalls.setdefault(
+            row["recall_id"],
+            {key: row[key] for key in ("recall_id", "kind", "recall_class", "gtin", "reason",
+                                       "instructions", "deadline", "issued_at", "product",
+                                       "product_fa", "lots")} | {"notices": []},
+        )  # fmt: skip
+        recall["notices"].append(
+            {key: row[key] for key in ("gln", "name", "name_fa", "packs_at_notice",
+                                       "packs_supplied", "notified_at", "acknowledged_at")}
+        )  # fmt: skip
+    for recall in recalls.values():
+        recall["acknowledged"] = all(n["acknowledged_at"] for n in recall["notices"])
+    return list(recalls.values())
