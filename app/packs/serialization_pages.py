@@ -63,7 +63,9 @@ async def serialize_page(
 ) -> Template:
     batch = await catalog.get_batch(session, principal, gtin, lot)
     await catalog.owned_product(session, principal, batch.gtin)
-    return page(request, "catalog/serialize.html", batch=batch, typed={}, problems={}, run=None)
+    return page(
+        request, "catalog/serialize.html", batch=batch, typed={}, problems={}, run=None, oob=False
+    )
 
 
 @post(
@@ -87,12 +89,14 @@ async def start_serializing(
         count = whole(typed, "count")
         batch = await commissioning.check(session, principal, batch.gtin, batch.lot, count)
     except (ServiceError, FormProblems) as exc:
-        return refused(request, "catalog/serialize.html", exc, typed, batch=batch, run=None)
+        return refused(
+            request, "catalog/serialize.html", exc, typed, batch=batch, run=None, oob=False
+        )
     run = Run(total=count, start=batch.commissioned)
     template = "catalog/progress.html" if _htmx(request) else "catalog/serialize.html"
     return page(
         request, template, batch=batch, typed=typed, problems={}, run=run, made=0,
-        problem=None,
+        problem=None, oob=_htmx(request),
     )  # fmt: skip
 
 
@@ -131,7 +135,7 @@ async def serialize_step(
         batch = await catalog.get_batch(session, principal, gtin, lot)
     return page(
         request, "catalog/progress.html", batch=batch, run=run,
-        made=run.made(batch.commissioned), problem=problem,
+        made=run.made(batch.commissioned), problem=problem, oob=True,
     )  # fmt: skip
 
 
