@@ -122,7 +122,9 @@ async def test_a_form_without_its_csrf_token_saves_nothing(
     assert await _count(database, "SELECT count(*) FROM products WHERE gtin = %s", GOOD_GTIN) == 0
 
 
-async def test_products_are_scoped_and_pharmacies_may_not_register(client: Client) -> None:
+async def test_products_are_scoped_and_pharmacies_may_not_register(
+    client: Client, database: Database
+) -> None:
     maker = await headers_for(client, "sina-darou")
     gtin, lot, _ = await register_batch(client, maker, item="654", lot="SCOPE1", count=3)
     await log_in(client, "pars-import", "en")
@@ -136,6 +138,8 @@ async def test_products_are_scoped_and_pharmacies_may_not_register(client: Clien
     everything = await client.get("/console/products")
     assert gtin in everything.text
     assert "/console/products/new" not in everything.text
+    assert await _count(database, "SELECT count(*) FROM access_log WHERE path = %s",
+                        "/console/products") >= 2  # fmt: skip
     assert (await client.get("/console/products/new")).status_code == 403
 
     await log_in(client, "razi-pharmacy", "fa")
