@@ -55,8 +55,8 @@ from app.packs.pages import ROUTES as PACK_PAGES
 from app.packs.routes import PackController, VerifyController
 from app.packs.serialization_pages import ROUTES as SERIALIZATION_PAGES
 from app.problems import EXCEPTION_HANDLERS
-from app.recalls.pages import ROUTES as RECALL_PAGES
 from app.recalls.notice_pages import ROUTES as NOTICE_PAGES
+from app.recalls.pages import ROUTES as RECALL_PAGES
 from app.recalls.routes import RecallController
 from app.resolver.routes import description as resolver_description
 from app.resolver.routes import pack_page

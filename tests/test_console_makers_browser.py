@@ -200,7 +200,7 @@ async def test_a_pharmacy_sees_its_stock_acknowledges_a_notice_and_not_another_p
     await persian.screenshot(path=str(screenshots / "notices-fa.png"), full_page=True)
     await notice.locator("button.acknowledge").click()
     await persian.locator(f'[data-recall="{recall_id}"][data-acknowledged="true"]').wait_for()
-    assert "دریافت تأیید شد" in await persian.locator(f'[data-recall="{recall_id}"]').inner_text()
+    assert "تأیید دریافت" in await persian.locator(f'[data-recall="{recall_id}"]').inner_text()
     await persian.screenshot(path=str(screenshots / "notices-acknowledged-fa.png"), full_page=True)
 
     english = await console("razi-pharmacy", "en")
