@@ -170,3 +170,14 @@ def _sql(text: str) -> Any:
     from sqlalchemy import text as sql_text
 
     return sql_text(text)
+
+
+def test_a_problem_with_a_percent_sign_is_shown_as_it_is() -> None:
+    """A service's message is translated, never %-formatted: "100%" must not break the page."""
+    from app.web.i18n import ENGLISH, PERSIAN
+    from app.web.templating import environment
+
+    fragment = environment().get_template("errors/fragment.html")
+    for language in (ENGLISH, PERSIAN):
+        shown = fragment.render(lang=language, status=422, title="Bad Request", detail="lot 100%")
+        assert "lot 100%" in shown

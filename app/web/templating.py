@@ -71,6 +71,13 @@ def _term(context: Context, code: object, kind: str) -> str:
 
 
 @pass_context
+def _translated(context: Context, message: str) -> str:
+    """A message that came from elsewhere (a service's problem), translated as it is: unlike
+    `_()`, never %-formatted, so a literal % in it is kept."""
+    return _language(context).gettext(message)
+
+
+@pass_context
 def _province(context: Context, name: str | None) -> str:
     """A facility's province by its name in the page's language (as written when unknown)."""
     found = province(name) if name else None
@@ -158,6 +165,7 @@ def environment() -> Environment:
     env.filters.update(
         number=_number, percent=_percent, when=_when, day=_day, code=_code, term=_term,
         province=_province,
+        translated=_translated,
     )  # fmt: skip
     return env
 
