@@ -45,6 +45,7 @@ from app.facilities.directory import FacilityDirectory
 from app.facilities.pages import ROUTES as FACILITY_PAGES
 from app.facilities.routes import FacilityController
 from app.health import health, ready
+from app.indicators.routes import IndicatorController
 from app.inventory.pages import ROUTES as INVENTORY_PAGES
 from app.inventory.routes import InventoryController
 from app.json_body import StrictJsonRequest
@@ -121,6 +122,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             TraceController,
             InventoryController,
             ContainerController,
+            IndicatorController,
             pack_page,
             resolver_description,
             *console.ROUTES,

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from app.facilities.directory import FacilityDirectory
+from app.indicators import summaries
 from models.alerts import SEVERITY, AlertCode, AlertStatus
 from models.events import Action
 
@@ -116,6 +117,7 @@ async def raise_alerts(
     if rows:
         async with connection.cursor() as cursor:
             await cursor.executemany(_INSERT, rows)
+        await summaries.count_alerts(connection, [(r[11], r[9], r[5], r[1]) for r in rows])
 
 
 async def _not_open(connection: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:

@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 
 from app.auth.principal import Principal
 from app.errors import Conflict, InvalidInput, NotFound
+from app.indicators import summaries
 from app.web.provinces import province as province_named
 from models.alerts import AlertCode, AlertStatus, RootCause, Severity
 from models.base import utcnow
@@ -238,6 +239,9 @@ async def _change(
             root_cause_kind.value if root_cause_kind else None, alert_id,
         ),
     )  # fmt: skip
+    opened = (status is not AlertStatus.closed) - (current is not AlertStatus.closed)
+    if opened:
+        await summaries.alert_open_changed(connection, alert_id, opened)
     await connection.execute(
         "INSERT INTO alert_changes (alert_id, at, by, status, note) VALUES (%s, %s, %s, %s, %s)",
         (alert_id, now, principal.id, status.value, note),

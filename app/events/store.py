@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.indicators import summaries
 from models.packs import PackStatus
 
 Connection = psycopg.AsyncConnection[Any]
@@ -122,10 +123,14 @@ async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:
 
 
 async def insert_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """The pack events, and what they add to the indicators."""
     await _write(connection, _INSERT_PACK_EVENT, _INSERT_PACK_EVENTS, rows)
+    await summaries.count_pack_events(connection, rows)
 
 
 async def update_packs(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """The packs' new state, and the stock it moves (read from the rows before they change)."""
+    await summaries.move_stock(connection, rows)
     await _write(connection, _UPDATE_PACK, _UPDATE_PACKS, rows)
 
 

@@ -21,6 +21,7 @@ from app.catalog.service import owned_product
 from app.errors import Conflict, InvalidInput
 from app.events.service import checked_event_time
 from app.facilities.directory import FacilityDirectory, acting_site
+from app.indicators import summaries
 from app.packs.serials import new_serials
 from models.base import utcnow
 from models.catalog import Batch
@@ -177,6 +178,9 @@ async def _copy_packs(
             event_id,
             event_id,
         ),
+    )
+    await summaries.count_commissioned(
+        driver, batch.gtin, batch.lot, facility_id, len(serials), now
     )
 
 

@@ -244,7 +244,7 @@ async def recall_details(
             },
         )
         site["packs"][row["category"]] += row["packs"]
-    unaccounted = sum(totals[c] for c in UNACCOUNTED)
+    unaccounted = _unaccounted(totals)
     recall.pop("owner_id")
     shown = [_notice(n) for n in notices]
     return {
@@ -262,6 +262,30 @@ async def recall_details(
         "facilities": sorted(by_facility.values(), key=lambda s: s["gln"] or ""),
         "notices": shown,
     }
+
+
+async def reach(
+    connection: Connection, recall_id: uuid.UUID, province: str | None = None
+) -> tuple[int, int]:
+    """(packs accounted for, packs affected) of a recall, counted as its progress counts them;
+    with `province`, only the packs tied to the province's sites (inspectors' national view)."""
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(_RECALL, (recall_id,))
+        recall = await cursor.fetchone()
+        if recall is None:
+            raise NotFound("No recall with this id.")
+        await cursor.execute(_PROGRESS, _packs_of(recall) | {"organization": None})
+        rows = await cursor.fetchall()
+    totals = dict.fromkeys(CATEGORIES, 0)
+    for row in rows:
+        if province is None or row["province"] == province:
+            totals[row["category"]] += row["packs"]
+    affected = sum(totals.values())
+    return affected - _unaccounted(totals), affected
+
+
+def _unaccounted(totals: dict[str, int]) -> int:
+    return sum(totals[c] for c in UNACCOUNTED)
 
 
 def _notice(row: dict[str, Any]) -> dict[str, Any]:
