@@ -64,7 +64,8 @@ HAVING sum(s.packs) > 0
 ORDER BY s.day, f.province
 """  # noqa: S608
 _ALERTS = f"""
-SELECT f.province, sum(s.raised)::bigint AS alerts, GROUPING(f.province) AS no_province
+SELECT f.province, coalesce(sum(s.raised), 0)::bigint AS alerts,
+       GROUPING(f.province) AS no_province
 FROM indicator_alerts s
 JOIN facilities f ON f.id = s.facility_id
 LEFT JOIN products pr ON pr.gtin = s.gtin
