@@ -84,7 +84,7 @@ FROM generate_series(%(first)s::int, %(last)s::int) k
 _PACKS = """
 INSERT INTO packs (gtin, serial, lot, status, holder_id, status_facility_id, in_return,
                    status_at, commissioned_at, commission_event_id, last_event_id)
-SELECT (%(gtins)s::text[])[1 + k %% %(products)s], 'S' || lpad(i::text, 8, '0'),
+SELECT (%(gtins)s::text[])[1 + k %% %(products)s], k || 'S' || lpad(i::text, 5, '0'),
        'B' || k, CASE WHEN i %% 10 < 7 THEN 'dispensed' ELSE 'active' END, s.site, s.site, false,
        now() - make_interval(days => k + 3), now() - make_interval(days => k + 10),
        md5('commission' || k)::uuid, md5('last' || k)::uuid
@@ -102,7 +102,7 @@ SELECT p.gtin, p.serial, md5(a.action || k || (i %% 50))::uuid, a.action, a.faci
 FROM generate_series(%(first)s::int, %(last)s::int) k
 CROSS JOIN generate_series(1, %(per_batch)s::int) i
 CROSS JOIN LATERAL (SELECT (%(gtins)s::text[])[1 + k %% %(products)s] AS gtin,
-                           'S' || lpad(i::text, 8, '0') AS serial,
+                           k || 'S' || lpad(i::text, 5, '0') AS serial,
                            md5('bench-site' || (1 + (k * 13 + i %% 50) %% %(sites)s))::uuid
                              AS site) p
 CROSS JOIN LATERAL (
@@ -144,7 +144,7 @@ GROUP BY 1
 
 
 def backfill_statements() -> tuple[str, ...]:
-    path = Path(__file__).parents[1] / "migrations/versions/0008_indicator_summaries.py"
+    (path,) = (Path(__file__).parents[1] / "migrations/versions").glob("*_indicator_summaries.py")
     spec = importlib.util.spec_from_file_location("indicator_summaries", path)
     assert spec and spec.loader
     migration = importlib.util.module_from_spec(spec)

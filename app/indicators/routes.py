@@ -18,8 +18,8 @@ from models.identity import Role
 
 READERS = frozenset({Role.inspector, Role.admin})
 
-From = Annotated[date | None, QueryParameter(query="from", description="first day (Tehran)")]
-To = Annotated[date | None, QueryParameter(query="to", description="last day, included")]
+From = Annotated[date | None, QueryParameter(name="from", description="first day (Tehran)")]
+To = Annotated[date | None, QueryParameter(name="to", description="last day, included")]
 Province = Annotated[str | None, QueryParameter(max_length=100)]
 Atc = Annotated[str | None, QueryParameter(max_length=5, description="ATC group: J01 or J01CA")]
 ExpiringWithin = Annotated[int | None, QueryParameter(description="near expiry: days (90)")]
