@@ -9,8 +9,9 @@ The history is generated with SQL (generate_series) straight into the tables of 
 batches of 10,000 packs, one batch commissioned per day going back in time (so a bigger history
 is a longer one, at the same daily rate), each pack shipped to a site and received there, seven
 in ten dispensed, five alerts per batch. Triggers are off while it is written (the hash chains
-are not what is measured). Then the summaries are built by migration 0008's own backfill, as an
-upgrade of a deployment with that history would, and an inspector's requests are timed. For
+are not what is measured). Then the summaries are built by the indicators migration's own
+backfill, as an upgrade of a deployment with that history would, and an inspector's requests
+are timed. For
 comparison it times what the summaries spare: counting the period's dispensing from pack_events
 and the stock near expiry from packs.
 """
@@ -267,7 +268,7 @@ def main() -> None:
             grow(conn, plant[0], have, size)
             have = size
             print(f"\n== {size:,} packs: history written in {time.perf_counter() - started:.0f} s")
-            print(f"summaries backfilled (migration 0008) in {summarise(conn):.1f} s")
+            print(f"summaries backfilled (the migration's backfill) in {summarise(conn):.1f} s")
             if size == sizes[0]:
                 recall = {
                     "gtin": GTINS[1],
