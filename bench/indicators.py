@@ -217,6 +217,12 @@ def measure(client: httpx.Client, inspector: dict[str, str], conn: psycopg.Conne
                 f"{len(body['recall_reach'])} recall(s), "
                 f"{sum(r['packs'] for r in body['near_expiry']['by_province']):,} packs near expiry"
             )
+    work = conn.execute(
+        "SELECT count(*), count(DISTINCT day) FROM indicator_flows"
+        " WHERE day > (now() AT TIME ZONE 'Asia/Tehran')::date - 30"
+    ).fetchone()
+    assert work is not None
+    print(f"  the last 30 days are {work[0]:,} flow rows over {work[1]} days, at any size")
     seconds, _ = _timed_csv(client, inspector)
     report("by_province.csv, last 30 days", seconds)
     print(

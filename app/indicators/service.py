@@ -41,15 +41,19 @@ _WHERE = """
   AND (%(province)s::text IS NULL OR f.province = %(province)s::text)
   AND (%(atc)s::text IS NULL OR starts_with(pr.atc, %(atc)s::text))
 """
+# The period's days summed per site and product first: a site sells much the same products every
+# day, so the joins and the grouping sets see a row per site and product, not per day.
 _FLOWS = f"""
 SELECT f.province, s.gtin, pr.name, pr.atc, substr(pr.atc, 1, 3) AS atc_group, s.action,
        sum(s.packs)::bigint AS packs, sum(s.scans)::bigint AS scans,
        GROUPING(f.province) AS no_province, GROUPING(s.gtin) AS no_product,
        GROUPING(substr(pr.atc, 1, 3)) AS no_group
-FROM indicator_flows s
+FROM (SELECT facility_id, gtin, action, sum(packs) AS packs, sum(scans) AS scans
+      FROM indicator_flows WHERE day BETWEEN %(from)s AND %(to)s
+      GROUP BY facility_id, gtin, action) s
 JOIN facilities f ON f.id = s.facility_id
 LEFT JOIN products pr ON pr.gtin = s.gtin
-WHERE s.day BETWEEN %(from)s AND %(to)s {_WHERE}
+WHERE true {_WHERE}
 GROUP BY GROUPING SETS ((s.action), (f.province, s.action), (s.gtin, pr.name, pr.atc, s.action),
                         (substr(pr.atc, 1, 3), s.action))
 """  # noqa: S608 (constants only, like the queries below)
