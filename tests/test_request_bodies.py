@@ -16,7 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from app.auth.middleware import PUBLIC_OPT
+from app.auth.middleware import PAGE_OPT, PUBLIC_OPT
 from app.openapi_problems import WRITE_METHODS
 from app.problems import plain_words
 from tests.helpers import USER_BY_ROLE, event, facility_gln, headers_for, register_batch
@@ -61,6 +61,8 @@ def body_endpoints(app: Litestar) -> Iterator[BodyEndpoint]:
         for handler in route.route_handlers:
             if "data" not in handler.parsed_fn_signature.parameters:
                 continue
+            if handler.opt.get(PAGE_OPT):
+                continue  # the console's forms: URL-encoded, behind CSRF (tests/test_console*)
             for method in sorted(handler.http_methods & WRITE_METHODS):
                 yield BodyEndpoint(method, route.path, handler)
 

@@ -204,7 +204,11 @@ def test_receive_packs_from_an_rtsp_camera_with_the_real_server(
     )  # fmt: skip
     assert received.returncode == 0, received.stdout + received.stderr
     assert "PLAY" in log
-    assert received.stdout.count("ok ") == 50, received.stdout  # each pack once, not 3 times
+    # Each pack received once, not once per frame: a live stream under load may lose sight of a
+    # pack long enough to say "already scanned … not counted again", which is no receipt.
+    receipts = [line for line in received.stdout.splitlines()
+                if line.startswith("ok ") and "already scanned" not in line]  # fmt: skip
+    assert len(receipts) == 50, received.stdout
     assert "done: 50 sent, 0 queued" in received.stderr
     packs = [api.get(f"/api/packs/{gtin}/{s}", headers=maker).json() for s in serials]
     assert all(p["status"] == "active" for p in packs)
