@@ -33,7 +33,7 @@ async def _count(database: Database, sql: str, *args: Any) -> int:
 
 
 def _beside(html: str, field: str) -> str:
-    found = re.search(rf'data-field="{field}" role="alert">([^<]*)<', html)
+    found = re.search(rf'data-field="{field}"[^>]*>([^<]*)<', html)
     assert found, f"no problem shown beside {field}"
     return found[1]
 
