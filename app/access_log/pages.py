@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from litestar import Request, get
 from litestar.response import Template
 
-from app import console_forms as forms
 from app.access_log import service
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
@@ -17,6 +16,7 @@ from app.auth.middleware import PAGE_OPT
 from app.dependencies import Caller, Session
 from app.errors import ServiceError
 from app.users import service as users
+from app.web import forms
 from app.web.i18n import language_of
 from app.web.templating import page
 from models.access import AccessOutcome
@@ -36,7 +36,7 @@ async def access_log(
 ) -> Template:
     typed = {name: request.query_params.get(name, "") for name in FILTERS}
     entries: list[Any] = []
-    errors: dict[str, str] = {}
+    problems: dict[str, str] = {}
     status_code, next_page = 200, None
     try:
         before = request.query_params.get("before_id", "")
@@ -50,7 +50,7 @@ async def access_log(
             limit=PAGE_SIZE,
         )
     except ServiceError as exc:
-        status_code, errors = 422, forms.field_errors(language_of(request), exc)
+        status_code, problems = 422, forms.problems_of(language_of(request), exc)
     else:
         entries = list(await service.search(session, query))
         if len(entries) == PAGE_SIZE:
@@ -58,7 +58,7 @@ async def access_log(
             next_page = urlencode({**kept, "before_id": entries[-1].id})
     return page(
         request, "admin/access_log.html", status_code=status_code, entries=entries,
-        typed=typed, errors=errors, next_page=next_page, outcomes=list(AccessOutcome),
+        typed=typed, problems=problems, next_page=next_page, outcomes=list(AccessOutcome),
         actors=await users.list_visible(session, principal),
     )  # fmt: skip
 

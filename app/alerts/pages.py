@@ -11,7 +11,6 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.alerts import service
 from app.alerts.routes import READERS, TRIAGERS
@@ -20,30 +19,30 @@ from app.auth.middleware import PAGE_OPT
 from app.catalog import service as catalog
 from app.catalog.service import gtin_of
 from app.dependencies import Caller, Connection, Session
-from app.errors import InvalidInput, ServiceError
+from app.errors import Conflict, ServiceError
+from app.web import forms
 from app.web.i18n import language_of
 from app.web.provinces import PROVINCES
 from app.web.routes import FORM
 from app.web.templating import page
+from app.web.vocabulary import N_
 from models.alerts import AlertCode, AlertStatus, RootCause, Severity
 
 PAGE_SIZE = 50
 OPT = {PAGE_OPT: True, AUDIT_OPT: "alerts"}
 FILTERS = ("code", "severity", "status", "province", "gtin", "since", "until")
 ROOT_CAUSES = {
-    RootCause.user_error: forms.N_("User error"),
-    RootCause.software: forms.N_("Software fault"),
-    RootCause.data_upload: forms.N_("Data upload error"),
-    RootCause.falsified: forms.N_("Confirmed falsified medicine"),
+    RootCause.user_error: N_("User error"),
+    RootCause.software: N_("Software fault"),
+    RootCause.data_upload: N_("Data upload error"),
+    RootCause.falsified: N_("Confirmed falsified medicine"),
 }
-STALE = forms.N_("The alert has changed meanwhile; reload the page and try again.")
-FALLBACKS = {("", 409): STALE}
-# The service's own words, which the catalogue translates for the form.
-SERVICE_MESSAGES = (
-    forms.N_("root_cause: say why it happened before closing the alert."),
-    forms.N_("alert_ids: choose at least one alert to close."),
-    forms.N_("No alert with this id."),
-)
+STALE = N_("The alert has changed meanwhile; reload the page and try again.")
+
+
+def _advice(error: ServiceError) -> dict[str, str]:
+    """A conflict here means another person changed the alert since the page was shown."""
+    return {forms.FORM: STALE} if isinstance(error, Conflict) else {}
 
 
 def _filter(query: dict[str, str], before: str) -> service.AlertFilter:
@@ -70,7 +69,7 @@ async def _inbox(
     session: Session,
     principal: Caller,
     status_code: int = 200,
-    errors: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
 ) -> Template:
     """The inbox filtered by the query string; only its results for htmx (`#alert-results`)."""
@@ -81,7 +80,7 @@ async def _inbox(
     try:
         wanted = _filter(query, request.query_params.get("before", ""))
     except ServiceError as exc:
-        status_code, errors = 422, forms.field_errors(language_of(request), exc)
+        status_code, problems = 422, forms.problems_of(language_of(request), exc)
     else:
         found = await service.list_alerts(connection, principal, wanted)
         counts = await service.count_by_status(connection, principal, wanted)
@@ -95,7 +94,7 @@ async def _inbox(
     return page(
         request, "alerts/results.html" if fragment else "alerts/inbox.html",
         status_code=status_code, query=query, filtered=urlencode(kept),
-        alerts=found, counts=counts, next_page=next_page, errors=errors or {},
+        alerts=found, counts=counts, next_page=next_page, problems=problems or {},
         typed=typed or {}, may_triage=principal.role in TRIAGERS,
         codes=list(AlertCode), severities=list(Severity), statuses=list(AlertStatus),
         provinces=PROVINCES, products=await catalog.list_products(session),
@@ -133,9 +132,10 @@ async def close_selected(
             typed["root_cause"] or None, typed["note"],
         )  # fmt: skip
     except ServiceError as exc:
-        errors = forms.field_errors(language_of(request), exc, FALLBACKS)
-        status = exc.status_code if exc.status_code != 400 else 422
-        return await _inbox(request, connection, session, principal, status, errors, typed)
+        problems = forms.problems_of(language_of(request), exc, _advice(exc))
+        return await _inbox(
+            request, connection, session, principal, forms.status_of(exc), problems, typed
+        )
     query = request.url.query
     return Redirect(f"/console/alerts?{query}" if query else "/console/alerts", status_code=303)
 
@@ -156,13 +156,13 @@ def _alert_page(
     principal: Caller,
     alert: dict[str, Any],
     status_code: int = 200,
-    errors: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
 ) -> Template:
     return page(
         request, "alerts/alert.html", status_code=status_code, alert=alert,
         next_statuses=sorted(service.NEXT[AlertStatus(alert["status"])]),
-        may_triage=principal.role in TRIAGERS, root_causes=ROOT_CAUSES, errors=errors or {},
+        may_triage=principal.role in TRIAGERS, root_causes=ROOT_CAUSES, problems=problems or {},
         typed=typed or {},
     )  # fmt: skip
 
@@ -180,9 +180,7 @@ async def change_status(
 ) -> Template | Redirect:
     typed = {k: data.get(k, "") for k in ("status", "root_cause_kind", "root_cause", "note")}
     try:
-        status = forms.choice(AlertStatus, typed["status"], "status")
-        if status is None:
-            raise InvalidInput(forms.REQUIRED, field="status")
+        status = forms.required_choice(AlertStatus, typed, "status")
         kind = forms.choice(RootCause, typed["root_cause_kind"], "root_cause_kind")
         await service.change_status(
             connection, principal, alert_id, status, typed["root_cause"].strip() or None,
@@ -190,8 +188,8 @@ async def change_status(
         )  # fmt: skip
     except ServiceError as exc:
         alert = await service.get_alert(connection, principal, alert_id)  # 404 if not theirs
-        errors = forms.field_errors(language_of(request), exc, FALLBACKS)
-        return _alert_page(request, principal, alert, exc.status_code, errors, typed)
+        problems = forms.problems_of(language_of(request), exc, _advice(exc))
+        return _alert_page(request, principal, alert, forms.status_of(exc), problems, typed)
     return Redirect(f"/console/alerts/{alert_id}", status_code=303)
 
 

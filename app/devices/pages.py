@@ -10,7 +10,6 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
@@ -18,7 +17,7 @@ from app.dependencies import Caller, Runtime, Session
 from app.devices import service
 from app.errors import ServiceError
 from app.facilities import service as facilities
-from app.web.i18n import language_of
+from app.web import forms
 from app.web.routes import FORM
 from app.web.templating import page
 
@@ -26,23 +25,21 @@ PATH = "/console/admin/devices"
 OPT = {PAGE_OPT: True, AUDIT_OPT: "devices"}
 
 
-async def _page(
-    request: Request[Any, Any, Any], session: Session, principal: Caller, status_code: int = 200,
-    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
-    issued: service.IssuedDevice | None = None,
-) -> Template:  # fmt: skip
+TEMPLATE = "admin/devices.html"
+
+
+async def _listing(session: Session, principal: Caller) -> dict[str, Any]:
     sites = await facilities.list_visible(session, principal)
-    return page(
-        request, "admin/devices.html", status_code=status_code,
-        devices=await service.list_visible(session, principal),
-        facilities={x.id: x for x in sites}, errors=errors or {}, typed=typed or {},
-        issued=issued,
-    )  # fmt: skip
+    return {
+        "devices": await service.list_visible(session, principal),
+        "facilities": {x.id: x for x in sites},
+        "issued": None,
+    }
 
 
 @get(PATH, guards=[allow(forms.ADMIN_READERS)], opt=OPT, include_in_schema=False)
 async def devices(request: Request[Any, Any, Any], session: Session, principal: Caller) -> Template:
-    return await _page(request, session, principal)
+    return page(request, TEMPLATE, typed={}, problems={}, **await _listing(session, principal))
 
 
 @post(PATH, guards=[allow(forms.ADMINS)], opt=OPT, include_in_schema=False, status_code=201)
@@ -63,11 +60,9 @@ async def create(
         )
     except ServiceError as exc:
         await session.rollback()
-        errors = forms.field_errors(language_of(request), exc)
-        if not exc.extra.get("field") and "facility_id" in exc.detail:
-            errors = {"facility_id": errors.pop("")}
-        return await _page(request, session, principal, forms.failed(exc), errors, data)
-    response = await _page(request, session, principal, 201, issued=issued)
+        return forms.refused(request, TEMPLATE, exc, data, **await _listing(session, principal))
+    listing = {**await _listing(session, principal), "issued": issued}
+    response = page(request, TEMPLATE, status_code=201, typed={}, problems={}, **listing)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -34,7 +34,9 @@ async def create(
     """`principal` is None when called from the CLI (the operator of the machine)."""
     facility = await session.get(Facility, facility_id)
     if facility is None or (principal is not None and not _manages(principal, facility)):
-        raise InvalidInput("facility_id: no facility with this id that you manage.")
+        raise InvalidInput(
+            "facility_id: no facility with this id that you manage.", field="facility_id"
+        )
     if not name.strip():
         raise InvalidInput("name: must not be empty.", field="name")
     api_key = new_api_key()

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
@@ -16,7 +15,7 @@ from app.dependencies import Caller, Session
 from app.errors import ServiceError
 from app.facilities import service
 from app.organizations import service as organizations
-from app.web.i18n import language_of
+from app.web import forms
 from app.web.provinces import PROVINCES
 from app.web.routes import FORM
 from app.web.templating import page
@@ -25,27 +24,28 @@ PATH = "/console/admin/facilities"
 OPT = {PAGE_OPT: True, AUDIT_OPT: "facilities"}
 
 
-async def _page(
-    request: Request[Any, Any, Any], session: Session, principal: Caller, status_code: int = 200,
-    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
-) -> Template:  # fmt: skip
-    chosen = request.query_params.get("organization_id") or (typed or {}).get("organization_id")
+TEMPLATE = "admin/facilities.html"
+
+
+async def _listing(session: Session, principal: Caller, chosen: str | None) -> dict[str, Any]:
+    """The facilities of the `chosen` organisation (of all when none is)."""
     organization_id = forms.identifier(chosen, "organization_id")
     known = await organizations.list_visible(session, principal)
-    return page(
-        request, "admin/facilities.html", status_code=status_code,
-        facilities=await service.list_visible(session, principal, organization_id),
-        organizations={r.organization.id: r.organization for r in known},
-        chosen=str(organization_id or ""), provinces=PROVINCES,
-        errors=errors or {}, typed=typed or {"organization_id": str(organization_id or "")},
-    )  # fmt: skip
+    return {
+        "facilities": await service.list_visible(session, principal, organization_id),
+        "organizations": {r.organization.id: r.organization for r in known},
+        "chosen": str(organization_id or ""),
+        "provinces": PROVINCES,
+    }
 
 
 @get(PATH, guards=[allow(forms.ADMIN_READERS)], opt=OPT, include_in_schema=False)
 async def facilities(
     request: Request[Any, Any, Any], session: Session, principal: Caller
 ) -> Template:
-    return await _page(request, session, principal)
+    listing = await _listing(session, principal, request.query_params.get("organization_id"))
+    typed = {"organization_id": listing["chosen"]}
+    return page(request, TEMPLATE, typed=typed, problems={}, **listing)
 
 
 @post(PATH, guards=[allow(forms.ADMINS)], opt=OPT, include_in_schema=False, status_code=200)
@@ -69,8 +69,9 @@ async def create(
         await service.create(session, new)
     except ServiceError as exc:
         await session.rollback()
-        errors = forms.field_errors(language_of(request), exc)
-        return await _page(request, session, principal, forms.failed(exc), errors, data)
+        chosen = request.query_params.get("organization_id") or data.get("organization_id")
+        listing = await _listing(session, principal, chosen)
+        return forms.refused(request, TEMPLATE, exc, data, **listing)
     return Redirect(f"{PATH}?organization_id={organization_id}", status_code=303)
 
 

@@ -14,6 +14,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.scoping import checked_key, get_visible, scoped
 from models.gs1 import validate_gln
 from models.identity import Facility, Organization
+from models.translatable import Translatable
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,10 @@ async def create(session: AsyncSession, data: NewFacility) -> Facility:
             "organization_id: no organisation with this id.", field="organization_id"
         )
     if (await session.exec(select(Facility).where(Facility.gln == gln))).first():
-        raise Conflict(f"A facility with GLN {gln} is already registered.", field="gln")
+        raise Conflict(
+            Translatable("A facility with GLN %(gln)s is already registered.", gln=gln),
+            field="gln",
+        )
     facility = Facility(
         gln=gln,
         organization_id=data.organization_id,

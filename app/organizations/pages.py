@@ -8,47 +8,46 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
 from app.dependencies import Caller, Session
 from app.errors import ServiceError
 from app.organizations import service
-from app.web.i18n import language_of
+from app.web import forms
 from app.web.routes import FORM
 from app.web.templating import page
+from app.web.vocabulary import N_
 from models.identity import OrganizationKind
 
 PATH = "/console/admin/organizations"
 KIND_WORDS = {
-    OrganizationKind.manufacturer: forms.N_("Manufacturer"),
-    OrganizationKind.importer: forms.N_("Importer"),
-    OrganizationKind.distributor: forms.N_("Distributor"),
-    OrganizationKind.pharmacy: forms.N_("Pharmacy"),
-    OrganizationKind.hospital: forms.N_("Hospital"),
-    OrganizationKind.regulator: forms.N_("Regulator"),
+    OrganizationKind.manufacturer: N_("Manufacturer"),
+    OrganizationKind.importer: N_("Importer"),
+    OrganizationKind.distributor: N_("Distributor"),
+    OrganizationKind.pharmacy: N_("Pharmacy"),
+    OrganizationKind.hospital: N_("Hospital"),
+    OrganizationKind.regulator: N_("Regulator"),
 }
 OPT = {PAGE_OPT: True, AUDIT_OPT: "organizations"}
 
 
-async def _page(
-    request: Request[Any, Any, Any], session: Session, principal: Caller, status_code: int = 200,
-    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
-) -> Template:  # fmt: skip
-    return page(
-        request, "admin/organizations.html", status_code=status_code,
-        organizations=await service.list_visible(session, principal), kinds=list(OrganizationKind),
-        kind_words={k.value: v for k, v in KIND_WORDS.items()},
-        errors=errors or {}, typed=typed or {},
-    )  # fmt: skip
+TEMPLATE = "admin/organizations.html"
+
+
+async def _listing(session: Session, principal: Caller) -> dict[str, Any]:
+    return {
+        "organizations": await service.list_visible(session, principal),
+        "kinds": list(OrganizationKind),
+        "kind_words": {k.value: v for k, v in KIND_WORDS.items()},
+    }
 
 
 @get(PATH, guards=[allow(forms.ADMIN_READERS)], opt=OPT, include_in_schema=False)
 async def organizations(
     request: Request[Any, Any, Any], session: Session, principal: Caller
 ) -> Template:
-    return await _page(request, session, principal)
+    return page(request, TEMPLATE, typed={}, problems={}, **await _listing(session, principal))
 
 
 @post(PATH, guards=[allow(forms.ADMINS)], opt=OPT, include_in_schema=False, status_code=200)
@@ -69,8 +68,7 @@ async def create(
         await service.create(session, new)
     except ServiceError as exc:
         await session.rollback()
-        errors = forms.field_errors(language_of(request), exc)
-        return await _page(request, session, principal, forms.failed(exc), errors, data)
+        return forms.refused(request, TEMPLATE, exc, data, **await _listing(session, principal))
     return Redirect(PATH, status_code=303)
 
 

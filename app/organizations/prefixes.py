@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidInput
 from models.identity import CompanyPrefix, Organization
+from models.translatable import Translatable
 
 MIN_LENGTH, MAX_LENGTH = 4, 12
 _GTIN8_SPACE = "00000"
@@ -30,13 +31,20 @@ def validate_prefix(value: str) -> str:
     prefix = value.strip()
     if not (prefix.isascii() and prefix.isdigit() and MIN_LENGTH <= len(prefix) <= MAX_LENGTH):
         raise InvalidInput(
-            f"company_prefixes: a GS1 company prefix is 4 to 12 digits, got {value!r}.",
+            Translatable(
+                "company_prefixes: a GS1 company prefix is 4 to 12 digits, got '%(value)s'.",
+                value=value,
+            ),
             field="company_prefixes",
         )
     if prefix.startswith(_GTIN8_SPACE) and len(prefix) != MAX_LENGTH:
         raise InvalidInput(
-            f"company_prefixes: {prefix} lies in the GTIN-8 range (00000…), where GS1 licenses "
-            "GTINs one by one; give a GTIN-8 as the 12 digits 00000 + its first seven digits.",
+            Translatable(
+                "company_prefixes: %(prefix)s lies in the GTIN-8 range (00000…), where GS1 "
+                "licenses GTINs one by one; give a GTIN-8 as the 12 digits 00000 + its first "
+                "seven digits.",
+                prefix=prefix,
+            ),
             field="company_prefixes",
         )
     return prefix
@@ -48,7 +56,11 @@ def validated(values: Iterable[str]) -> list[str]:
     for shorter, longer in itertools.pairwise(prefixes):
         if longer.startswith(shorter):
             raise InvalidInput(
-                f"company_prefixes: {longer} lies inside {shorter}; give one of them.",
+                Translatable(
+                    "company_prefixes: %(longer)s lies inside %(shorter)s; give one of them.",
+                    longer=longer,
+                    shorter=shorter,
+                ),
                 field="company_prefixes",
             )
     return prefixes
@@ -95,8 +107,13 @@ async def replace(session: AsyncSession, organization: Organization, prefixes: l
         clash = await _overlapping(session, prefix, organization.id)
         if clash is not None:
             raise Conflict(
-                f"company_prefixes: {prefix} overlaps {clash[0]}, which belongs to {clash[1]}; "
-                "a company prefix belongs to one company.",
+                Translatable(
+                    "company_prefixes: %(prefix)s overlaps %(held)s, which belongs to "
+                    "%(holder)s; a company prefix belongs to one company.",
+                    prefix=prefix,
+                    held=clash[0],
+                    holder=clash[1],
+                ),
                 field="company_prefixes",
             )
         if prefix not in kept:

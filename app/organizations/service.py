@@ -16,6 +16,7 @@ from app.organizations import prefixes
 from app.scoping import checked_key, ensure_visible, get_or_404
 from models.gs1 import validate_gln
 from models.identity import Organization, OrganizationKind
+from models.translatable import Translatable
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,10 @@ async def create(session: AsyncSession, data: NewOrganization) -> OrganizationRe
     gln = checked_key(validate_gln, data.gln, "gln")
     wanted = prefixes.validated(data.company_prefixes)
     if (await session.exec(select(Organization).where(Organization.gln == gln))).first():
-        raise Conflict(f"An organisation with GLN {gln} is already registered.", field="gln")
+        raise Conflict(
+            Translatable("An organisation with GLN %(gln)s is already registered.", gln=gln),
+            field="gln",
+        )
     organization = Organization(gln=gln, name=data.name, name_fa=data.name_fa, kind=data.kind)
     session.add(organization)
     await session.flush()

@@ -20,11 +20,12 @@ from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
 from app.catalog import downloads
 from app.catalog import service as catalog
-from app.catalog.registration_pages import READERS, FormProblems, refused, whole
+from app.catalog.registration_pages import READERS
 from app.dependencies import Caller, Connection, Runtime, Session
-from app.errors import InvalidInput, ServiceError
+from app.errors import ServiceError
 from app.labels.layouts import MAX_LABELS
 from app.packs import commissioning
+from app.web import forms
 from app.web.routes import FORM
 from app.web.templating import page
 
@@ -86,10 +87,10 @@ async def start_serializing(
     batch = await catalog.get_batch(session, principal, gtin, lot)
     typed = {"count": data.get("count", "").strip()}
     try:
-        count = whole(typed, "count")
+        count = forms.whole(typed, "count")
         batch = await commissioning.check(session, principal, batch.gtin, batch.lot, count)
-    except (ServiceError, FormProblems) as exc:
-        return refused(
+    except ServiceError as exc:
+        return forms.refused(
             request, "catalog/serialize.html", exc, typed, batch=batch, run=None, oob=False
         )
     run = Run(total=count, start=batch.commissioned)
@@ -117,10 +118,7 @@ async def serialize_step(
     data: Annotated[dict[str, str], FORM],
 ) -> Template:
     batch = await catalog.get_batch(session, principal, gtin, lot)
-    try:
-        run = Run(total=whole(data, "total"), start=whole(data, "start"))
-    except FormProblems as exc:
-        raise InvalidInput(next(iter(exc.problems.values()))) from None
+    run = Run(total=forms.whole(data, "total"), start=forms.whole(data, "start"))
     problem = None
     step = run.step(batch.commissioned)
     if step > 0:

@@ -4,12 +4,10 @@ same services, guards and scoping as `/api/recalls`."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -18,10 +16,10 @@ from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
 from app.dependencies import Caller, Connection
-from app.errors import Conflict, ServiceError
+from app.errors import ServiceError
 from app.recalls import service
 from app.recalls.routes import READERS, RecallIn, order_of
-from app.web.i18n import language_of
+from app.web import forms
 from app.web.routes import FORM
 from app.web.templating import page
 from app.web.vocabulary import N_
@@ -64,10 +62,8 @@ FIELD_PROBLEMS = {
     "instructions": N_("Write what holders must do (up to 2,000 characters)."),
     "deadline": N_("Give the deadline as a date, today or later."),
 }
-ALREADY_RECALLED = N_("A batch named here is already recalled.")
 FIELDS = ("kind", "gtin", "lots", "whole_product", "recall_class", "reason", "instructions",
           "deadline")  # fmt: skip
-_FIELD_OF_PATH = re.compile(r"\$\.(\w+)")
 
 
 @get("/console/recalls", guards=[allow(READERS)], opt=RECALLS, include_in_schema=False)
@@ -89,7 +85,7 @@ async def new_recall_page(
     lot: FromQuery[str] = "",
 ) -> Template:
     typed = dict.fromkeys(FIELDS, "") | {"kind": "recall", "gtin": gtin, "lots": lot}
-    return page(request, "recalls/new.html", form=typed, errors={})
+    return page(request, "recalls/new.html", typed=typed, problems={})
 
 
 @post(
@@ -106,22 +102,10 @@ async def issue_recall(
     data: Annotated[dict[str, str], FORM],
 ) -> Template | Redirect:
     typed = {name: data.get(name, "").strip() for name in FIELDS}
-    language = language_of(request)
     try:
-        order = _order(typed)
-    except msgspec.ValidationError as exc:
-        field = _field_of(str(exc))
-        problem = language.gettext(FIELD_PROBLEMS.get(field, FIELD_PROBLEMS["reason"]))
-        return _form_again(request, typed, {field: problem}, 422)
-    try:
-        recall_id = await service.issue(connection, principal, order)
+        recall_id = await service.issue(connection, principal, _order(typed))
     except ServiceError as exc:
-        field = exc.extra.get("field") or "lots"
-        words = ALREADY_RECALLED if isinstance(exc, Conflict) else FIELD_PROBLEMS.get(field, "")
-        problem = language.gettext(words) if words else exc.detail
-        if language.code == "en":
-            problem = f"{problem} {exc.detail}"
-        return _form_again(request, typed, {field: problem}, exc.status_code)
+        return forms.refused(request, "recalls/new.html", exc, typed, FIELD_PROBLEMS)
     return Redirect(f"/console/recalls/{recall_id}", status_code=303)
 
 
@@ -175,29 +159,17 @@ def _progress(recall: dict[str, Any]) -> dict[str, Any]:
 
 def _order(typed: dict[str, str]) -> service.RecallOrder:
     """The form read the way the API reads its JSON body (the same `RecallIn` rules)."""
-    lots = [lot for lot in re.split(r"[\s,،]+", typed["lots"]) if lot]
     shape = {
         "gtin": typed["gtin"],
         "recall_class": typed["recall_class"],
         "reason": typed["reason"],
         "instructions": typed["instructions"],
         "deadline": typed["deadline"],
-        "lots": lots,
+        "lots": forms.words(typed, "lots"),
         "whole_product": bool(typed["whole_product"]),
         "kind": typed["kind"] or "recall",
     }
-    return order_of(msgspec.convert(shape, RecallIn))
-
-
-def _field_of(message: str) -> str:
-    found = _FIELD_OF_PATH.search(message)
-    return found[1] if found else "reason"
-
-
-def _form_again(
-    request: Request[Any, Any, Any], typed: dict[str, str], errors: dict[str, str], status: int
-) -> Template:
-    return page(request, "recalls/new.html", status_code=status, form=typed, errors=errors)
+    return order_of(forms.converted(shape, RecallIn, "reason"))
 
 
 ROUTES = [recalls_page, new_recall_page, issue_recall, recall_page, recall_progress_fragment]

@@ -21,6 +21,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from models.base import utcnow
 from models.identity import Role
 from models.recalls import RecallClass, RecallKind
+from models.translatable import Translatable
 
 Connection = psycopg.AsyncConnection[Any]
 
@@ -180,7 +181,12 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
             raise InvalidInput(f"gtin: product {gtin} has no batches to recall.", field="gtin")
         already = sorted(lot for lot, recall in batches.items() if recall is not None)
         if already:
-            raise Conflict(f"batch {', '.join(already)} of GTIN {gtin} is already recalled.")
+            raise Conflict(
+                Translatable(
+                    "batch %(lots)s of GTIN %(gtin)s is already recalled.",
+                    lots=", ".join(already), gtin=gtin,
+                )
+            )  # fmt: skip
         await connection.execute(
             "INSERT INTO recalls (id, kind, recall_class, gtin, whole_product, reason,"
             " instructions, deadline, issued_by, issued_at)"

@@ -10,7 +10,6 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
@@ -19,7 +18,7 @@ from app.errors import ServiceError
 from app.facilities import service as facilities
 from app.organizations import service as organizations
 from app.users import service
-from app.web.i18n import language_of
+from app.web import forms
 from app.web.routes import FORM
 from app.web.templating import page
 from models.identity import Role
@@ -28,27 +27,29 @@ PATH = "/console/admin/users"
 OPT = {PAGE_OPT: True, AUDIT_OPT: "users"}
 
 
-async def _page(
-    request: Request[Any, Any, Any], session: Session, principal: Caller, status_code: int = 200,
-    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
-) -> Template:  # fmt: skip
+TEMPLATE = "admin/users.html"
+
+
+async def _listing(
+    request: Request[Any, Any, Any], session: Session, principal: Caller
+) -> dict[str, Any]:
     organization_id = forms.identifier(
         request.query_params.get("organization_id"), "organization_id"
     )
     known = await organizations.list_visible(session, principal)
     sites = await facilities.list_visible(session, principal)
-    return page(
-        request, "admin/users.html", status_code=status_code,
-        users=await service.list_visible(session, principal, organization_id),
-        organizations={r.organization.id: r.organization for r in known},
-        facilities={x.id: x for x in sites}, roles=list(Role),
-        errors=errors or {}, typed=typed or {},
-    )  # fmt: skip
+    return {
+        "users": await service.list_visible(session, principal, organization_id),
+        "organizations": {r.organization.id: r.organization for r in known},
+        "facilities": {x.id: x for x in sites},
+        "roles": list(Role),
+    }
 
 
 @get(PATH, guards=[allow(forms.ADMIN_READERS)], opt=OPT, include_in_schema=False)
 async def users(request: Request[Any, Any, Any], session: Session, principal: Caller) -> Template:
-    return await _page(request, session, principal)
+    listing = await _listing(request, session, principal)
+    return page(request, TEMPLATE, typed={}, problems={}, **listing)
 
 
 @post(PATH, guards=[allow(forms.ADMINS)], opt=OPT, include_in_schema=False, status_code=200)
@@ -69,8 +70,8 @@ async def create(
         await service.create(session, new)
     except ServiceError as exc:
         await session.rollback()
-        errors = forms.field_errors(language_of(request), exc)
-        return await _page(request, session, principal, forms.failed(exc), errors, data)
+        listing = await _listing(request, session, principal)
+        return forms.refused(request, TEMPLATE, exc, data, **listing)
     return Redirect(PATH, status_code=303)
 
 

@@ -16,6 +16,7 @@ from app.errors import Conflict, InvalidInput
 from app.scoping import get_or_404, get_visible, scoped
 from models.identity import Facility, Organization, Role, User
 from models.roles import ROLES_BY_KIND
+from models.translatable import Translatable
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,10 @@ async def create(session: AsyncSession, data: NewUser) -> User:
         raise InvalidInput("username: must not be empty.", field="username")
     if len(data.password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"password: must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            Translatable(
+                "password: must be at least %(length)s characters.", length=MIN_PASSWORD_LENGTH
+            ),
+            field="password",
         )
     organization = await session.get(Organization, data.organization_id)
     if organization is None:
@@ -44,7 +48,11 @@ async def create(session: AsyncSession, data: NewUser) -> User:
     if data.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise InvalidInput(
-            f"role: a member of a {organization.kind.value} organisation can be: {names}.",
+            Translatable(
+                "role: a member of a %(kind)s organisation can be: %(roles)s.",
+                kind=organization.kind.value,
+                roles=names,
+            ),
             field="role",
         )
     if data.facility_id is not None:
@@ -55,7 +63,10 @@ async def create(session: AsyncSession, data: NewUser) -> User:
                 field="facility_id",
             )
     if (await session.exec(select(User).where(User.username == username))).first():
-        raise Conflict(f"The username {username!r} is taken.", field="username")
+        raise Conflict(
+            Translatable("The username '%(username)s' is taken.", username=username),
+            field="username",
+        )
     user = User(
         username=username,
         password_hash=hash_password(data.password),
