@@ -39,6 +39,7 @@ from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
 from app.devices.pages import ROUTES as DEVICE_PAGES
 from app.devices.routes import DeviceController
+from app.events.pages import ROUTES as COUNTER_PAGES
 from app.events.routes import EventController
 from app.facilities.admin_pages import ROUTES as FACILITY_ADMIN_PAGES
 from app.facilities.directory import FacilityDirectory
@@ -143,6 +144,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *SERIALIZATION_PAGES,
             *INVENTORY_PAGES,
             *NOTICE_PAGES,
+            *COUNTER_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

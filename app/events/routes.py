@@ -97,22 +97,27 @@ class EventController(Controller):
     async def record(
         self, connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[EventIn]
     ) -> Response[dict[str, Any]]:
-        answer = await service.record(
-            connection,
-            runtime.facilities,
-            principal,
-            service.EventRequest(
-                event_id=data.event_id,
-                action=data.action,
-                codes=data.codes,
-                facility_gln=data.facility_gln,
-                destination_gln=data.destination_gln,
-                event_time=data.event_time,
-                offline=data.offline,
-                container=data.container,
-                contents=data.contents,
-                reader=runtime.settings.reader,
-            ),
-        )
-        media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
-        return Response(answer.body, status_code=answer.status_code, media_type=media_type)
+        request = event_request(data, runtime)
+        answer = await service.record(connection, runtime.facilities, principal, request)
+        return event_response(answer)
+
+
+def event_request(data: EventIn, runtime: Runtime) -> service.EventRequest:
+    """The service's request from the body as sent (the API and the console's counter alike)."""
+    return service.EventRequest(
+        event_id=data.event_id,
+        action=data.action,
+        codes=data.codes,
+        facility_gln=data.facility_gln,
+        destination_gln=data.destination_gln,
+        event_time=data.event_time,
+        offline=data.offline,
+        container=data.container,
+        contents=data.contents,
+        reader=runtime.settings.reader,
+    )
+
+
+def event_response(answer: service.EventAnswer) -> Response[dict[str, Any]]:
+    media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
+    return Response(answer.body, status_code=answer.status_code, media_type=media_type)

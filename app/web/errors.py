@@ -19,6 +19,11 @@ LOGIN = f"{CONSOLE}/login"
 
 
 def is_page(request: Request[Any, Any, Any]) -> bool:
+    """A console request answered with a page; not one of the console's scripts asking for
+    JSON (the counter's twins of the API), which gets the API's problem document."""
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return False
     handler = request.scope.get("route_handler")
     if handler is not None and handler.opt.get(PAGE_OPT):
         return True
