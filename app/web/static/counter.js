@@ -455,9 +455,9 @@
   // Tab), or with a pause; a person's typing waits for Enter. The code is sent as typed: the
   // server's reader repairs GS substitutes and Persian-layout characters.
   const input = $("#scan-input");
-  const BURST_GAP_MS = 35;
+  const BURST_GAP_MS = 50; // people type at 100 ms a key or slower
   const BURST_MIN_CHARS = 8;
-  const BURST_PAUSE_MS = 80;
+  const BURST_PAUSE_MS = 250;
   let stamps = [];
   let pauseTimer = null;
   const isBurst = () => {
