@@ -40,6 +40,7 @@ async def test_the_counter_page_is_for_the_supply_chain_and_installable(client: 
     assert 'rel="manifest" href="/console/counter/manifest.webmanifest"' in page.text
     assert "تحویل به بیمار" in page.text  # the dispense mode, in Persian
     assert 'data-mode="ship"' in page.text
+    assert '<a href="/console/counter">پیشخوان</a>' in page.text  # in the sections' links
 
     worker = await client.get("/console/counter/sw.js")
     assert worker.headers["content-type"].startswith("text/javascript")

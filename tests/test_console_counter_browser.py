@@ -294,3 +294,53 @@ async def test_fifty_scans_offline_survive_a_reload_and_a_restart_and_land_once_
     assert "cloned_code" in [a["code"] for a in alerts]
     await page.screenshot(path=str(screenshots / "counter-synced-en.png"), full_page=True)
     await context.close()
+
+
+async def test_a_server_error_is_retried_until_recorded_once_and_undo_last_reverts(
+    console: Any, live_server: str, test_database: str
+) -> None:
+    gtin, serials = _batch(live_server, "104", "MET10", 1)
+    razi = LOGINS["razi-pharmacy"].facility_gln
+    codes = [f"(01){gtin}(21){serials[0]}"]
+    _event(_api(live_server), "sina-darou", "ship", codes, destination_gln=razi)
+    _event(_api(live_server), "razi-pharmacy", "receive", codes)
+    page = await console("razi-pharmacy", "en")
+    await page.goto(f"{live_server}/console/counter")
+    await page.click("button.mode[data-mode=dispense]")
+
+    answered: list[int] = []
+
+    async def flaky(route: Any) -> None:
+        # The first request reaches the server and is recorded, but its answer is lost in a
+        # 503 from a proxy; the retry must be the same event, answered as the first.
+        response = await route.fetch()
+        answered.append(response.status)
+        if len(answered) == 1:
+            await route.fulfill(status=503, body="proxy timeout")
+        else:
+            await route.fulfill(response=response)
+
+    await page.route("**/console/counter/events", flaky)
+    await _wedge(page, codes[0])
+    row = page.locator("#scans li.scan").first
+    await page.wait_for_function(
+        "() => document.querySelector('#scans li.scan')?.dataset.outcome === 'ok'",
+        timeout=30_000,
+    )
+    assert answered == [200, 200]
+    assert _status(live_server, gtin, serials[0]) == "dispensed"
+    plain = re.sub(r"^postgresql\+\w+://", "postgresql://", test_database)
+    with psycopg.connect(plain) as connection:
+        row_count = connection.execute(
+            "SELECT count(*) FROM pack_events WHERE gtin = %s AND serial = %s"
+            " AND action = 'dispense'",
+            (gtin, serials[0]),
+        ).fetchone()
+    assert row_count == (1,)
+    await page.unroute("**/console/counter/events")
+
+    await page.click("#undo-last")
+    await _rows(page, 2)
+    assert await row.get_attribute("data-outcome") == "ok"
+    assert "Undo" in await row.inner_text()
+    assert _status(live_server, gtin, serials[0]) == "active"
