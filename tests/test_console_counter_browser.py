@@ -344,3 +344,15 @@ async def test_a_server_error_is_retried_until_recorded_once_and_undo_last_rever
     assert await row.get_attribute("data-outcome") == "ok"
     assert "Undo" in await row.inner_text()
     assert _status(live_server, gtin, serials[0]) == "active"
+
+    # Packing: the case's SSCC first, then its packs.
+    case = with_check_digit("06260009000000888")
+    await page.click("button.mode[data-mode=pack]")
+    await _wedge(page, f"00{case}")
+    assert await page.locator("#case-sscc").inner_text() == f"00{case}"
+    await _wedge(page, codes[0])
+    await _rows(page, 3)
+    assert await row.get_attribute("data-outcome") == "ok", await row.inner_text()
+    api, inspector = _INSPECTORS[live_server]
+    packed = api.get(f"/api/containers/{case}", headers=inspector).json()
+    assert serials[0] in str(packed), packed

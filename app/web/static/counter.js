@@ -493,11 +493,26 @@
     if (event.key.length === 1 || event.key === "Enter") input.focus();
   });
 
+  // Answered scans are kept for the rows of the next visit, not forever; never one still queued,
+  // a refusal not yet dismissed or a conflict nobody has looked at.
+  const KEEP_ANSWERED = 500;
+  async function forgetOldAnswers(records) {
+    const answered = records.filter((r) => r.state !== "queued" && !holding(r));
+    const old = answered.sort((a, b) => a.seq - b.seq).slice(0, Math.max(0, answered.length - KEEP_ANSWERED));
+    if (old.length) await transaction("readwrite", (store) => { for (const r of old) store.delete(r.seq); });
+    const gone = new Set(old.map((r) => r.seq));
+    return records.filter((r) => !gone.has(r.seq));
+  }
+  const holding = (r) => (verdict(r).outcome === "refused" && !r.dismissed) || (r.attention && !r.attentionSeen);
+
   // ---- Start: the mode, the rows kept from before, the queue, the worker.
   async function start() {
     setMode(mode);
     focusInput();
-    const kept = (await everything()).filter((r) => r.user === user).sort((a, b) => a.seq - b.seq).slice(-200);
+    const records = await forgetOldAnswers(await everything());
+    const mine = records.filter((r) => r.user === user).sort((a, b) => a.seq - b.seq);
+    const recent = new Set(mine.slice(-200));
+    const kept = mine.filter((r) => recent.has(r) || r.state === "queued" || holding(r));
     for (const scan of kept) paint(scan);
     await countQueued();
     loadNames();
