@@ -119,6 +119,16 @@ async def test_the_twin_refuses_what_the_api_refuses_with_a_reason(client: Clien
     assert role.status_code == 403
     assert role.json()["detail"] == "Your role (distributor) may not record 'dispense'."
 
+    # A session that ended: the counter's script is told so in JSON (it keeps its queue and asks
+    # for a new login), not sent to the login page.
+    client.cookies.delete("darutrace_session")
+    ended = await client.post(
+        "/console/counter/events", json=_dispense(pack_code(gtin, serials[0])),
+        headers=_csrf(client),
+    )  # fmt: skip
+    assert ended.status_code == 401
+    assert ended.headers["content-type"].startswith("application/problem+json")
+
     client.cookies.clear()
     bearer = {**JSON, **await headers_for(client, "razi-pharmacy")}
     # The twin is the console's: a bearer token alone is no session and carries no CSRF token.

@@ -356,3 +356,34 @@ async def test_a_server_error_is_retried_until_recorded_once_and_undo_last_rever
     api, inspector = _INSPECTORS[live_server]
     packed = api.get(f"/api/containers/{case}", headers=inspector).json()
     assert serials[0] in str(packed), packed
+
+
+async def test_with_the_server_unreachable_scans_wait_and_are_marked_as_captured_offline(
+    console: Any, live_server: str, test_database: str
+) -> None:
+    gtin, serials = _batch(live_server, "105", "MET11", 3)
+    razi = LOGINS["razi-pharmacy"].facility_gln
+    codes = [f"(01){gtin}(21){s}" for s in serials]
+    _event(_api(live_server), "sina-darou", "ship", codes, destination_gln=razi)
+    _event(_api(live_server), "razi-pharmacy", "receive", codes)
+    page = await console("razi-pharmacy", "en")
+    await page.goto(f"{live_server}/console/counter")
+    await page.click("button.mode[data-mode=dispense]")
+
+    # The network is up but the server does not answer: the first scan may have reached it (its
+    # retry must be the same event); those after it certainly did not, and say so.
+    await page.route("**/console/counter/events", lambda route: route.abort("connectionrefused"))
+    for code in codes:
+        await _wedge(page, code)
+    await _counter_settled(page, 3)
+    assert await page.locator("#net").get_attribute("data-state") == "offline"
+    await page.unroute("**/console/counter/events")
+    await _counter_settled(page, 0)
+    plain = re.sub(r"^postgresql\+\w+://", "postgresql://", test_database)
+    with psycopg.connect(plain) as connection:
+        marked = connection.execute(
+            "SELECT pe.serial, e.offline FROM pack_events pe JOIN events e USING (event_id)"
+            " WHERE pe.gtin = %s AND pe.action = 'dispense' ORDER BY e.event_time",
+            (gtin,),
+        ).fetchall()
+    assert marked == [(serials[0], False), (serials[1], True), (serials[2], True)]

@@ -291,7 +291,7 @@
       action: mode,
       codes: [code],
       event_time: new Date().toISOString(),
-      offline: !navigator.onLine,
+      offline: !navigator.onLine || !reachable,
     };
     if (mode === "ship" || mode === "return") {
       const destination = $("#destination").value;
@@ -329,7 +329,7 @@
       .sort((a, b) => b.seq - a.seq)
       .find((r) => r.state === "queued" || ["ok", "warning"].includes(verdict(r).outcome));
     if (!done) return localRefusal("–", say("nothing to undo"));
-    const body = { event_id: crypto.randomUUID(), action: "undo", codes: done.body.codes, event_time: new Date().toISOString(), offline: !navigator.onLine };
+    const body = { event_id: crypto.randomUUID(), action: "undo", codes: done.body.codes, event_time: new Date().toISOString(), offline: !navigator.onLine || !reachable };
     await record(body, done.text, "undo", "undo");
   }
   $("#undo-last").addEventListener("click", () => { undoLast(); focusInput(); });
@@ -416,12 +416,11 @@
       response = await send(EVENTS, scan.body);
     } catch {
       reachable = false;
-      if (!navigator.onLine) {
-        await markOffline();
-      } else {
+      if (navigator.onLine) {
         scan.maybeDelivered = true; // the request may have arrived: the retry must be identical
         await save(scan);
       }
+      await markOffline(); // those behind it, sent one at a time, have certainly not
       paint(scan);
       return "retry";
     }
