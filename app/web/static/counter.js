@@ -256,10 +256,10 @@
         dismiss.addEventListener("click", async () => {
           if (where === "#refusals") record.dismissed = true;
           else record.attentionSeen = true;
-          if (record.user) await save(record); // a verification is not kept
           item.remove();
           section.hidden = !list.children.length;
           focusInput();
+          if (record.user) await save(record); // a verification is not kept
         });
         item.append(text, dismiss);
         list.prepend(item);
