@@ -48,9 +48,11 @@ def free_port() -> int:
 
 @contextmanager
 def demo_server() -> Iterator[Server]:
-    """Start `darutrace serve --demo` on an empty data directory; SIGTERM it on the way out."""
-    with tempfile.TemporaryDirectory(prefix="darutrace-bench-") as tmp:
-        data_dir = Path(tmp)
+    """Start `darutrace serve --demo` on an empty data directory; SIGTERM it on the way out.
+    With DARUTRACE_BENCH_DATA_DIR set, that directory is used and kept (a second run reuses the
+    data it holds, so a bench can be re-measured without building its data again)."""
+    kept = os.environ.get("DARUTRACE_BENCH_DATA_DIR")
+    with _data_directory(kept) as data_dir:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env |= {"DARUTRACE_DATA_DIR": str(data_dir), "DARUTRACE_PORT": str(port)}
@@ -76,8 +78,18 @@ def demo_server() -> Iterator[Server]:
             server.wait(timeout=60)
 
 
+@contextmanager
+def _data_directory(kept: str | None) -> Iterator[Path]:
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        yield Path(kept)
+        return
+    with tempfile.TemporaryDirectory(prefix="darutrace-bench-") as tmp:
+        yield Path(tmp)
+
+
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a loaded machine seeds the demo slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
@@ -88,7 +100,7 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> Non
             tail = log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"server exited before it was ready:\n{tail}")
         time.sleep(0.05)
-    raise RuntimeError("server not ready after 120 s")
+    raise RuntimeError("server not ready after 600 s")
 
 
 def checked(response: httpx.Response) -> Any:
