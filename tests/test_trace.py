@@ -8,6 +8,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from app.demo_supply import MASHHAD_HUB
+from tests.conftest import TEST_DATABASE, PgServer
 from tests.helpers import (
     device_headers,
     event,
@@ -364,3 +365,20 @@ async def test_forward_trace_counts_packs_received_not_receipts(
         ("unpack", "warning"),
     ]
     assert trace["now"]["in_transit"] is True
+
+
+def test_the_planner_knows_how_few_custody_groups_a_batch_makes(
+    pg_server: PgServer, test_database: str
+) -> None:
+    """The distribution and a recall's progress group a batch's packs by status and custody;
+    without statistics on those columns together the planner expects a group per hundred packs,
+    sorts a million of them on disk and counts them in one process (1.6 s instead of 0.36 s)."""
+    with pg_server.connect(TEST_DATABASE) as conn:
+        kept = conn.execute(
+            "SELECT s.stxkind, array_agg(a.attname::text ORDER BY a.attname)"
+            " FROM pg_statistic_ext s"
+            " JOIN pg_attribute a ON a.attrelid = s.stxrelid AND a.attnum = ANY(s.stxkeys)"
+            " WHERE s.stxrelid = 'packs'::regclass GROUP BY s.oid, s.stxkind"
+        ).fetchall()
+    grouped = {"status", "holder_id", "transit_from_id", "transit_to_id", "status_facility_id"}
+    assert any("d" in kinds and grouped <= set(columns) for kinds, columns in kept), kept
