@@ -1,19 +1,21 @@
 // The national indicators page's charts: dispensing per province per day (stacked lines), open
 // alerts by kind (bars) and stock near expiry (the province map). The figures come from the
 // results' <script type="application/json" id="indicator-charts"> block; the charts are drawn
-// again whenever htmx swaps in new results for other filters.
+// again whenever htmx swaps in new results for other filters. The chart containers are found by
+// data-chart, not by id: htmx copies an old element's attributes onto the new one of the same id
+// while settling, and ECharts' style attribute on the old one would break the CSP.
 (() => {
   "use strict";
   const charts = [];
-  function chartIn(id) {
-    const container = document.getElementById(id);
+  function chartIn(name) {
+    const container = document.querySelector(`[data-chart="${name}"]`);
     if (!container) return null;
     const chart = echarts.init(container, null, { renderer: "canvas" });
     charts.push(chart);
     return chart;
   }
   function drawDispensing(figures, digits, persian) {
-    const chart = chartIn("chart-dispensing");
+    const chart = chartIn("dispensing");
     if (!chart) return;
     chart.setOption({
       tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: (v) => digits(v) },
@@ -29,7 +31,7 @@
     chart.getDom().dataset.drawn = String(figures.dispensing.length);
   }
   function drawOpenAlerts(figures, digits, persian) {
-    const chart = chartIn("chart-open-alerts");
+    const chart = chartIn("open-alerts");
     if (!chart) return;
     chart.setOption({
       tooltip: { trigger: "item", renderMode: "richText", formatter: (p) => `${p.name}: ${digits(p.value)}` },
@@ -51,7 +53,7 @@
     const digits = (n) => Number(n).toLocaleString(persian ? "fa-IR" : "en-US");
     drawDispensing(figures, digits, persian);
     drawOpenAlerts(figures, digits, persian);
-    const map = document.getElementById("map-near-expiry");
+    const map = document.querySelector('[data-chart="near-expiry"]');
     if (map) {
       map.dataset.lang = figures.lang;
       window.DaruTraceMaps.drawProvinceMap(map, figures.near_expiry, figures.words.near_expiry)
