@@ -35,12 +35,13 @@
     if (!chart) return;
     chart.setOption({
       tooltip: { trigger: "item", renderMode: "richText", formatter: (p) => `${p.name}: ${digits(p.value)}` },
-      grid: { left: persian ? 20 : 160, right: persian ? 160 : 20, top: 10, bottom: 30, containLabel: false },
+      grid: { left: 10, right: 10, top: 10, bottom: 30, containLabel: true },
       xAxis: { type: "value", inverse: persian, axisLabel: { formatter: (v) => digits(v) }, minInterval: 1 },
       yAxis: { type: "category", position: persian ? "right" : "left", inverse: true,
+               axisLabel: { width: 180, overflow: "break" },
                data: figures.open_alerts.map((d) => d.name) },
       series: [{ name: figures.words.open, type: "bar", data: figures.open_alerts.map((d) => d.value),
-                 itemStyle: { color: "#b3261e" } }],
+                 barMaxWidth: 24, itemStyle: { color: "#b3261e" } }],
     });
     chart.getDom().dataset.drawn = String(figures.open_alerts.length);
   }
