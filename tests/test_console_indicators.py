@@ -82,10 +82,10 @@ def assert_page_equals_api(html: str, answer: dict[str, Any]) -> None:
         row["province"]: {"packs": str(row["packs"]), "batches": str(row["batches"])}
         for row in answer["near_expiry"]["by_province"]
     }
-    assert page.tables["dispensing_per_day"] == {
-        f"{row['day']}|{row['province']}": {"packs": str(row["packs"])}
-        for row in answer["dispensing_per_day"]
-    }
+    per_day: dict[str, dict[str, str]] = {}
+    for row in answer["dispensing_per_day"]:
+        per_day.setdefault(row["day"], {})[row["province"]] = str(row["packs"])
+    assert page.tables["dispensing_per_day"] == per_day
 
 
 async def api(client: Client, headers: dict[str, str], **query: Any) -> dict[str, Any]:

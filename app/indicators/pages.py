@@ -76,6 +76,7 @@ async def indicators_page(
         status_code=status_code, query=query, errors=errors, answer=answer,
         filtered=urlencode({k: v for k, v in query.items() if v}),
         charts=charts(language, answer) if answer else None,
+        per_day=per_day_table(answer) if answer else None,
         provinces=PROVINCES, atc_groups=sorted({p.atc[:3] for p in products if p.atc}),
         products={p.gtin: p for p in products}, expiry_until=_expiry_until(answer),
     )  # fmt: skip
@@ -122,6 +123,17 @@ def charts(language: Language, answer: dict[str, Any]) -> dict[str, Any]:
             "near_expiry": language.gettext("Packs near expiry"),
         },
     }
+
+
+def per_day_table(answer: dict[str, Any]) -> dict[str, Any]:
+    """The dispensing per day as a table of days by provinces (as the sites write them): a row a
+    day with dispensing, a column a province, so that a long period is a few hundred rows."""
+    provinces = sorted({row["province"] for row in answer["dispensing_per_day"]})
+    column = {name: n for n, name in enumerate(provinces)}
+    days: dict[date, list[int]] = {}
+    for row in answer["dispensing_per_day"]:
+        days.setdefault(row["day"], [0] * len(provinces))[column[row["province"]]] += row["packs"]
+    return {"provinces": provinces, "days": sorted(days.items())}
 
 
 def _province_names(language: Language, written: str | None) -> tuple[str, str]:
