@@ -13,43 +13,40 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from app import console_forms as forms
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import allow
 from app.auth.middleware import PAGE_OPT
 from app.catalog import service as catalog
 from app.dependencies import Connection, Session
-from app.errors import InvalidInput, ServiceError
+from app.errors import ServiceError
 from app.indicators import service
 from app.indicators.routes import READERS, csv_download
+from app.web import forms
 from app.web.i18n import Language, language_of
 from app.web.provinces import PROVINCES, province
 from app.web.templating import jalali_date, page
-from app.web.vocabulary import term
+from app.web.vocabulary import N_, term
 
 OPT = {PAGE_OPT: True, AUDIT_OPT: "indicators"}
 FILTERS = ("from", "to", "province", "atc", "expiring_within_days")
-NOT_A_NUMBER = forms.N_("A whole number of days, e.g. 90.")
 # The service's own words, which the catalogue translates for the form.
 SERVICE_MESSAGES = (
-    forms.N_("from: the period starts after it ends."),
-    forms.N_("from: a period of at most 731 days."),  # service.MAX_DAYS
-    forms.N_("atc: an ATC group of 3 characters (e.g. J01) or 5 (e.g. J01CA)."),
-    forms.N_("expiring_within_days: between 0 and 3660."),
+    N_("from: the period starts after it ends."),
+    N_("from: a period of at most 731 days."),  # service.MAX_DAYS
+    N_("atc: an ATC group of 3 characters (e.g. J01) or 5 (e.g. J01CA)."),
+    N_("expiring_within_days: between 0 and 3660."),
 )
 
 
 def _wanted(query: dict[str, str]) -> service.Period:
     """The filters as typed (empty fields filter nothing), checked by the API's own rule."""
     days = forms.text(query, "expiring_within_days")
-    if days is not None and not days.isdecimal():
-        raise InvalidInput(NOT_A_NUMBER, field="expiring_within_days")
     return service.period(
         forms.day(forms.text(query, "from"), "from"),
         forms.day(forms.text(query, "to"), "to"),
         forms.text(query, "province"),
         forms.text(query, "atc"),
-        int(days) if days is not None else None,
+        forms.whole(query, "expiring_within_days") if days is not None else None,
     )
 
 
@@ -66,7 +63,7 @@ async def indicators_page(
     try:
         wanted = _wanted(query)
     except ServiceError as exc:
-        status_code, errors = 422, forms.field_errors(language, exc, None)
+        status_code, errors = 422, forms.problems_of(language, exc)
     else:
         answer = await service.indicators(connection, wanted)
     fragment = request.headers.get("hx-target") == "indicator-results"
