@@ -46,6 +46,7 @@ from app.facilities.directory import FacilityDirectory
 from app.facilities.pages import ROUTES as FACILITY_PAGES
 from app.facilities.routes import FacilityController
 from app.health import health, ready
+from app.indicators.pages import ROUTES as INDICATOR_PAGES
 from app.indicators.routes import IndicatorController
 from app.inventory.pages import ROUTES as INVENTORY_PAGES
 from app.inventory.routes import InventoryController
@@ -145,6 +146,7 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             *INVENTORY_PAGES,
             *NOTICE_PAGES,
             *COUNTER_PAGES,
+            *INDICATOR_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -11,7 +11,8 @@ is a longer one, at the same daily rate), each pack shipped to a site and receiv
 in ten dispensed, five alerts per batch. Triggers are off while it is written (the hash chains
 are not what is measured). Then the summaries are built by the indicators migration's own
 backfill, as an upgrade of a deployment with that history would, and an inspector's requests
-are timed. For
+are timed, and the console's indicators page (`/console/indicators`, the whole page and the
+results htmx fetches for a filter) with an inspector's console session. For
 comparison it times what the summaries spare: counting the period's dispensing from pack_events
 and the stock near expiry from packs.
 """
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 import psycopg
 from harness import LONG, checked, demo_server, login
+from pages import console_session
 
 from models.gs1 import with_check_digit
 
@@ -189,7 +191,12 @@ def sql_seconds(conn: psycopg.Connection[Any], query: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(client: httpx.Client, inspector: dict[str, str], conn: psycopg.Connection[Any]) -> None:
+def measure(
+    client: httpx.Client,
+    inspector: dict[str, str],
+    conn: psycopg.Connection[Any],
+    console: httpx.Client,
+) -> None:
     counts = conn.execute(
         "SELECT (SELECT count(*) FROM packs), (SELECT count(*) FROM pack_events),"
         " (SELECT count(*) FROM alerts), (SELECT count(*) FROM indicator_flows),"
@@ -225,11 +232,33 @@ def measure(client: httpx.Client, inspector: dict[str, str], conn: psycopg.Conne
     print(f"  the last 30 days are {work[0]:,} flow rows over {work[1]} days, at any size")
     seconds, _ = _timed_csv(client, inspector)
     report("by_province.csv, last 30 days", seconds)
+    measure_page(console, _days_ago(conn, 364))
     print(
         f"  without summaries: dispensing of 30 days from pack_events "
         f"{sql_seconds(conn, _DISPENSED_FROM_HISTORY) * 1000:.0f} ms, stock near expiry from "
         f"packs {sql_seconds(conn, _NEAR_EXPIRY_FROM_PACKS) * 1000:.0f} ms"
     )
+
+
+def measure_page(console: httpx.Client, year_ago: str) -> None:
+    """The console's page: rendered HTML with its tables and the charts' figures."""
+    htmx = {"HX-Request": "true", "HX-Target": "indicator-results"}
+    for what, query, headers in (
+        ("indicators page, last 30 days", {}, {}),
+        ("indicators page, last 365 days", {"from": year_ago}, {}),
+        ("indicators page's htmx results, province Tehran", {"province": "Tehran"}, htmx),
+    ):
+        seconds = []
+        for _ in range(11):
+            started = time.perf_counter()
+            _page(console.get("/console/indicators", params=query, headers=headers))
+            seconds.append(time.perf_counter() - started)
+        report(what, seconds)
+
+
+def _page(response: httpx.Response) -> None:
+    assert response.status_code == 200, response.text[:500]
+    assert 'id="indicator-charts"' in response.text
 
 
 def _timed_csv(client: httpx.Client, inspector: dict[str, str]) -> tuple[list[float], None]:
@@ -255,9 +284,11 @@ def main() -> None:
     with (
         demo_server() as server,
         httpx.Client(base_url=server.url, timeout=LONG) as client,
+        httpx.Client(base_url=server.url, timeout=LONG) as console,
         psycopg.connect(server.pg_conninfo(), autocommit=True) as conn,
     ):
         inspector = login(client, "fdo-inspector")
+        console_session(console, "fdo-inspector")
         plant = conn.execute(
             "SELECT f.id FROM facilities f JOIN products pr ON pr.organization_id ="
             " f.organization_id ORDER BY pr.gtin, f.gln LIMIT 1"
@@ -285,7 +316,7 @@ def main() -> None:
                     "deadline": "2099-12-31",
                 }
                 checked(client.post("/api/recalls", json=recall, headers=inspector))
-            measure(client, inspector, conn)
+            measure(client, inspector, conn, console)
 
 
 if __name__ == "__main__":

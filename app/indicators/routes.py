@@ -63,18 +63,26 @@ class IndicatorController(Controller):
         atc: Atc = None,
         expiring_within_days: ExpiringWithin = None,
     ) -> Response[str]:
-        table = name.removesuffix(".csv")
-        if not name.endswith(".csv") or table not in service.CSV_TABLES:
-            names = ", ".join(f"{t}.csv" for t in service.CSV_TABLES)
-            raise NotFound(f"No indicator table {name!r}; the tables are {names}.")
         wanted = service.period(start, end, province, atc, expiring_within_days)
-        rows = service.table_rows(await service.indicators(connection, wanted), table)
-        filename = f"indicators-{table}-{wanted.start}-{wanted.end}.csv"
-        return Response(
-            _csv(service.CSV_TABLES[table], rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return await csv_download(connection, name, wanted)
+
+
+async def csv_download(
+    connection: service.Connection, name: str, wanted: service.Period
+) -> Response[str]:
+    """`by_province.csv`, …: one table of the indicators as a CSV file, for the API and for the
+    console's twin of it alike."""
+    table = name.removesuffix(".csv")
+    if not name.endswith(".csv") or table not in service.CSV_TABLES:
+        names = ", ".join(f"{t}.csv" for t in service.CSV_TABLES)
+        raise NotFound(f"No indicator table {name!r}; the tables are {names}.")
+    rows = service.table_rows(await service.indicators(connection, wanted), table)
+    filename = f"indicators-{table}-{wanted.start}-{wanted.end}.csv"
+    return Response(
+        _csv(service.CSV_TABLES[table], rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
