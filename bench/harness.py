@@ -4,6 +4,7 @@ port, embedded PostgreSQL) and the few API calls that set up products, batches a
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -202,3 +203,19 @@ def record(
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
+def console_session(client: httpx.Client, username: str) -> None:
+    form = client.get("/console/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert token, "no CSRF token on the login page"
+    answer = client.post(
+        "/console/login",
+        data={
+            "username": username,
+            "password": demo_password(username),
+            "_csrf_token": token[1],
+            "next": "/console",
+        },
+    )
+    assert answer.status_code in (302, 303), answer.text

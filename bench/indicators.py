@@ -28,8 +28,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from harness import LONG, checked, demo_server, login
-from pages import console_session
+from harness import LONG, checked, console_session, demo_server, login
 
 from models.gs1 import with_check_digit
 

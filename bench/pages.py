@@ -14,7 +14,6 @@ the first one built, and its recall, again.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -22,26 +21,10 @@ from trace import setup_facilities
 
 import httpx
 import psycopg
-from harness import LONG, checked, demo_password, demo_server, login, percentile, serial_lines
+from harness import LONG, checked, console_session, demo_server, login, percentile, serial_lines
 from spread import spread_batch_by_sql
 
 from models.gs1 import with_check_digit
-
-
-def console_session(client: httpx.Client, username: str) -> None:
-    form = client.get("/console/login")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
-    assert token, "no CSRF token on the login page"
-    answer = client.post(
-        "/console/login",
-        data={
-            "username": username,
-            "password": demo_password(username),
-            "_csrf_token": token[1],
-            "next": "/console",
-        },
-    )
-    assert answer.status_code in (302, 303), answer.text
 
 
 def measure(what: str, call: Callable[[], httpx.Response], runs: int) -> None:
