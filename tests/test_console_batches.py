@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.db.database import Database
+from app.recalls import pages as recall_pages
+from app.trace import pages as batch_pages
 from tests.console import csrf_token, log_in, post_form
 from tests.helpers import event, facility_gln, headers_for, pack_code
 from tests.test_trace import HAFEZ, HOSPITAL, MASHHAD, PLANT, RAZI, spread
@@ -261,3 +264,80 @@ async def test_the_progress_fragment_follows_receipts_and_returns(client: Client
     client.cookies.clear()
     await log_in(client, "ferdowsi-pharmacy")
     assert (await client.get(fragment_path)).status_code == 404
+
+
+async def test_long_tables_show_the_biggest_rows_and_the_rest_on_demand(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch spread over hundreds of sites: the holders table, the recall's sites and its
+    notices show their first rows (most packs first) with totals of every row, and the rest
+    on demand. The limits are lowered here so that the test's few sites exceed them."""
+    monkeypatch.setattr(batch_pages, "HOLDER_ROWS", 3)
+    monkeypatch.setattr(recall_pages, "SHOWN_ROWS", 2)
+    gtin, lot, _ = await spread(client)
+    body = await api(client, "fdo-inspector", f"/api/batches/{gtin}/{lot}/distribution")
+    every = [
+        (h["facility"]["gln"], status, packs)
+        for h in body["holders"]
+        for status, packs in h["by_status"].items()
+    ] + [("", s, n) for t in body["transit"] for s, n in t["by_status"].items()]
+    assert len(every) > 3
+    await log_in(client, "fdo-inspector", language="en")
+    path = f"/console/batches/{gtin}/{lot}"
+    html = (await client.get(path)).text
+    assert counts(html, "gln") == every[:3]
+    assert f'<tr data-holders="total" data-packs="{body["packs"]}">' in html
+    assert f"Show all {len(every)} rows" in html
+    assert f'hx-get="{path}/holders"' in html
+    rest = await client.get(f"{path}/holders")
+    assert rest.status_code == 200
+    assert counts(rest.text, "gln") == every
+    assert "holders-more" not in rest.text
+
+    inspector = await headers_for(client, "fdo-inspector")
+    issued = await client.post(
+        "/api/recalls",
+        json={"gtin": gtin, "lots": [lot], "recall_class": "I", "reason": "r",
+              "instructions": "i", "deadline": "2099-12-31"},
+        headers=inspector,
+    )  # fmt: skip
+    recall_id = issued.json()["id"]
+    recall = (await client.get(f"/api/recalls/{recall_id}", headers=inspector)).json()
+    sites = sorted(recall["facilities"], key=lambda s: (-sum(s["packs"].values()), s["gln"] or ""))
+    assert len(sites) > 2 and len(recall["notices"]) > 2
+    page = (await client.get(f"/console/recalls/{recall_id}")).text
+    shown = re.findall(
+        r'<tr data-gln="([^"]*)" class="[^"]*">\s*<td>', _between(page, "recall-sites")
+    )
+    assert shown == [s["gln"] or "" for s in sites[:2]]
+    for category, packs in recall["progress"].items():
+        if category in ("affected", "unaccounted_for", "all_accounted_for"):
+            continue
+        if isinstance(packs, int):
+            total = re.search(
+                rf'<tfoot><tr data-gln="total">.*?data-category="{category}" data-packs="(\d+)"',
+                page,
+            )
+            assert total and int(total[1]) == packs == sum(s["packs"][category] for s in sites)
+    notices = re.findall(r"<tr data-gln=\"(\d+)\" data-acknowledged", page)
+    assert notices == [n["gln"] for n in recall["notices"][:2]]
+    assert f"{len(sites) - 2} more not shown" in page
+    assert f'href="/console/recalls/{recall_id}?rows=all"' in page
+
+    everything = (await client.get(f"/console/recalls/{recall_id}?rows=all")).text
+    assert f'hx-get="/console/recalls/{recall_id}/progress?rows=all"' in everything
+    assert "more not shown" not in everything
+    all_notices = re.findall(r"<tr data-gln=\"(\d+)\" data-acknowledged", everything)
+    assert all_notices == [n["gln"] for n in recall["notices"]]
+    polled = (await client.get(f"/console/recalls/{recall_id}/progress?rows=all")).text
+    all_sites = re.findall(
+        r'<tr data-gln="([^"]*)" class="[^"]*">\s*<td>', _between(polled, "recall-sites")
+    )
+    assert all_sites == [s["gln"] or "" for s in sites]
+
+
+def _between(html: str, table_id: str) -> str:
+    """The body of the table with this id."""
+    found = re.search(rf'<table id="{table_id}">.*?<tbody>(.*?)</tbody>', html, re.S)
+    assert found, table_id
+    return found[1]

@@ -26,6 +26,9 @@ from app.web.vocabulary import N_
 
 RECALLS = {PAGE_OPT: True, AUDIT_OPT: "recalls"}
 REFRESH_SECONDS = 5
+# Sites and notices shown before "show all" (`?rows=all`): a national recall reaches hundreds
+# of sites, and rendering every one at each refresh took longer than counting the packs.
+SHOWN_ROWS = 50
 KINDS = {"recall": N_("Recall"), "withdrawal": N_("Withdrawal")}
 CATEGORY_WORDS = {
     "at_holder": N_("Still in stock at holders (may be supplied)"),
@@ -120,11 +123,13 @@ async def recall_page(
     connection: Connection,
     principal: Caller,
     recall_id: FromPath[uuid.UUID],
+    rows: FromQuery[str] = "",
 ) -> Template:
     recall = await service.recall_details(connection, principal, recall_id)
     return page(
-        request, "recalls/recall.html", **_progress(recall), refresh_seconds=REFRESH_SECONDS
-    )
+        request, "recalls/recall.html", **_progress(recall, rows == "all"),
+        refresh_seconds=REFRESH_SECONDS,
+    )  # fmt: skip
 
 
 @get(
@@ -138,15 +143,30 @@ async def recall_progress_fragment(
     connection: Connection,
     principal: Caller,
     recall_id: FromPath[uuid.UUID],
+    rows: FromQuery[str] = "",
 ) -> Template:
     """The progress part of the recall page, which the page fetches again while it is open."""
     recall = await service.recall_details(connection, principal, recall_id)
-    return page(request, "recalls/progress.html", **_progress(recall))
+    return page(request, "recalls/progress.html", **_progress(recall, rows == "all"))
 
 
-def _progress(recall: dict[str, Any]) -> dict[str, Any]:
+def _progress(recall: dict[str, Any], every_row: bool) -> dict[str, Any]:
+    """What the progress part shows: the sites with most packs first and the notices, the first
+    `SHOWN_ROWS` of each unless every row is asked for; the totals are of every site."""
+    shown = None if every_row else SHOWN_ROWS
+    sites = sorted(recall["facilities"], key=lambda s: (-sum(s["packs"].values()), s["gln"] or ""))
+    awaiting = recall["progress"]["awaiting_acknowledgement"]
     return {
         "recall": recall,
+        "sites": sites[:shown],
+        "awaiting": awaiting[:shown],
+        "notices": recall["notices"][:shown],
+        "hidden": {
+            "sites": len(sites) - len(sites[:shown]),
+            "awaiting": len(awaiting) - len(awaiting[:shown]),
+            "notices": len(recall["notices"]) - len(recall["notices"][:shown]),
+        },
+        "every_row": every_row,
         "kinds": KINDS,
         "categories": service.CATEGORIES,
         "unaccounted": service.UNACCOUNTED,

@@ -5,6 +5,7 @@ recall it. Scoped and access-logged as `GET /api/batches/{gtin}/{lot}/distributi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.dependencies import Caller, Connection, Runtime, Session
 from app.packs.export import serials_csv
 from app.recalls.service import ISSUERS
 from app.trace import service
+from app.trace.places import Place
 from app.web.i18n import language_of
 from app.web.provinces import province
 from app.web.templating import page
@@ -27,6 +29,9 @@ from app.web.vocabulary import N_
 from models.identity import Role
 
 PAGE_SIZE = 50
+# Holder rows shown before "show all": a batch spread over hundreds of sites has as many rows,
+# and rendering them all took longer than reading the counts.
+HOLDER_ROWS = 50
 TRACED = {PAGE_OPT: True, AUDIT_OPT: "trace"}
 BATCH = "/console/batches/{gtin:str}/{lot:str}"
 # The states of `service.batch_states`, in words.
@@ -57,9 +62,11 @@ async def batch_page(
     found = await service.distribution(connection, principal, gtin, lot)
     standing = await service.batch_standing(connection, found.product.gtin, found.lot)
     packs = await service.batch_packs(connection, principal, gtin, lot, "", PAGE_SIZE + 1)
+    rows = custody_rows(found)
     return page(
         request, "batches/batch.html",
-        batch=found, standing=standing, states=service.batch_states(found), words=STATE_WORDS,
+        batch=found, rows=rows[:HOLDER_ROWS], hidden=max(0, len(rows) - HOLDER_ROWS),
+        standing=standing, states=service.batch_states(found), words=STATE_WORDS,
         days_left=(found.expiry - date.today()).days,
         map_data=_map_data(request, found), packs=packs[:PAGE_SIZE], more=len(packs) > PAGE_SIZE,
         may_download=principal.role in {Role.inspector, Role.admin} | catalog.OWNER_ROLES
@@ -82,6 +89,22 @@ async def batch_trace_fragment(
     first = min((f.first_at for f in trace.facilities), default=None)
     last = max((f.last_at for f in trace.facilities), default=None)
     return page(request, "batches/trace.html", trace=trace, first=first, last=last)
+
+
+@get(f"{BATCH}/holders", guards=[allow(EVERY_ROLE)], opt=TRACED, include_in_schema=False)
+async def batch_holders_fragment(
+    request: Request[Any, Any, Any],
+    connection: Connection,
+    principal: Caller,
+    gtin: FromPath[str],
+    lot: FromPath[str],
+) -> Template:
+    """Every row of the holders table, for its "show all" button."""
+    found = await service.distribution(connection, principal, gtin, lot)
+    return page(
+        request, "batches/holders.html", rows=custody_rows(found), hidden=0,
+        gtin=found.product.gtin, lot=found.lot,
+    )  # fmt: skip
 
 
 @get(f"{BATCH}/packs", guards=[allow(EVERY_ROLE)], opt=TRACED, include_in_schema=False)
@@ -126,6 +149,30 @@ async def batch_packs_csv(
     )
 
 
+@dataclass(frozen=True)
+class CustodyRow:
+    facility: Place | None  # the holder; None for packs in transit on `route`
+    route: service.TransitCount | None
+    status: str
+    packs: int
+
+
+def custody_rows(found: service.Distribution) -> list[CustodyRow]:
+    """The holders table's rows: each holder and status (holders with most packs first), then
+    each route in transit and status, as the API's distribution lists them."""
+    held = [
+        CustodyRow(holder.facility, None, status, packs)
+        for holder in found.holders
+        for status, packs in holder.by_status.items()
+    ]
+    moving = [
+        CustodyRow(None, route, status, packs)
+        for route in found.transit
+        for status, packs in route.by_status.items()
+    ]
+    return held + moving
+
+
 def _map_data(request: Request[Any, Any, Any], found: service.Distribution) -> list[Any]:
     """The packs per province for the map (the page writes them as JSON, `| tojson`, into a
     `<script type="application/json">` block): the map's feature name (English) and the name
@@ -141,4 +188,10 @@ def _map_data(request: Request[Any, Any, Any], found: service.Distribution) -> l
     return list(shown.values())
 
 
-ROUTES = [batch_page, batch_trace_fragment, batch_packs_fragment, batch_packs_csv]
+ROUTES = [
+    batch_page,
+    batch_trace_fragment,
+    batch_holders_fragment,
+    batch_packs_fragment,
+    batch_packs_csv,
+]
