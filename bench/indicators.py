@@ -37,7 +37,13 @@ SITES = 500
 PRODUCTS = 200
 ATC = ("J01CA04", "N02BE01", "C09AA05", "A10BA02", "R06AE07")
 GTINS = [with_check_digit(f"0626997{n:06d}") for n in range(PRODUCTS)]
-SUMMARIES = ("indicator_flows", "indicator_alerts", "indicator_open_alerts", "indicator_stock")
+SUMMARIES = (
+    "indicator_flows",
+    "indicator_alerts",
+    "indicator_open_alerts",
+    "indicator_stock",
+    "batch_custody",
+)
 
 _SETUP = [
     """
@@ -146,12 +152,15 @@ GROUP BY 1
 
 
 def backfill_statements() -> tuple[str, ...]:
-    (path,) = (Path(__file__).parents[1] / "migrations/versions").glob("*_indicator_summaries.py")
-    spec = importlib.util.spec_from_file_location("indicator_summaries", path)
-    assert spec and spec.loader
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    statements: tuple[str, ...] = migration.BACKFILL
+    """The backfills of every kept summary (`SUMMARIES`), from their migrations."""
+    statements: tuple[str, ...] = ()
+    for name in ("indicator_summaries", "batch_custody"):
+        (path,) = (Path(__file__).parents[1] / "migrations/versions").glob(f"*_{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        statements += migration.BACKFILL
     return statements
 
 

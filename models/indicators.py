@@ -63,3 +63,21 @@ class IndicatorStock(SQLModel, table=True):
     lot: str = Field(max_length=20, primary_key=True)
     facility_id: uuid.UUID = Field(primary_key=True)
     packs: int = Field(sa_type=sa.BigInteger)
+
+
+class BatchCustody(SQLModel, table=True):
+    """Packs of each batch by status and custody (holder, or the facilities it travels
+    between): what the batch distribution counts, moved by every pack update and by
+    commissioning, so that a batch of a million packs is read as its few hundred groups. A
+    group that emptied stays as a 0 row. No custody (a pack's NULL) is the nil UUID here, as
+    the columns are the primary key."""
+
+    __tablename__ = "batch_custody"
+
+    gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
+    lot: str = Field(max_length=20, primary_key=True)
+    status: str = Field(max_length=12, primary_key=True)
+    holder_id: uuid.UUID = Field(primary_key=True)
+    transit_from_id: uuid.UUID = Field(primary_key=True)
+    transit_to_id: uuid.UUID = Field(primary_key=True)
+    packs: int = Field(sa_type=sa.BigInteger)

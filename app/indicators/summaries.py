@@ -19,6 +19,8 @@ Connection = psycopg.AsyncConnection[Any]
 
 # Pack statuses in which a pack held by a site is stock there (as recalls count it).
 HELD = ("active", "locked")
+# No custody (a pack's NULL holder or transit) in `batch_custody`, whose columns are its key.
+NO_SITE = "'00000000-0000-0000-0000-000000000000'::uuid"
 
 _ADD_FLOWS = f"""
 INSERT INTO indicator_flows AS s (day, facility_id, gtin, action, packs, scans)
@@ -48,6 +50,36 @@ GROUP BY 1, 2, 3
 HAVING sum(d.delta) <> 0
 ORDER BY 1, 2, 3
 ON CONFLICT (gtin, lot, facility_id) DO UPDATE SET packs = s.packs + excluded.packs
+"""  # noqa: S608 (constants only)
+# The same update's effect on the batch's custody groups (`batch_custody`; no custody is the
+# nil UUID there): minus one from the pack's group before, plus one to its group after.
+_MOVE_CUSTODY = f"""
+INSERT INTO batch_custody AS s (gtin, lot, status, holder_id, transit_from_id, transit_to_id,
+                                packs)
+SELECT p.gtin, p.lot, d.status, d.holder_id, d.transit_from_id, d.transit_to_id, sum(d.delta)
+FROM unnest(%s::char(14)[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::uuid[])
+     AS u(gtin, serial, status, holder_id, transit_from_id, transit_to_id)
+JOIN packs p ON p.gtin = u.gtin AND p.serial = u.serial
+CROSS JOIN LATERAL (
+    VALUES (p.status, p.holder_id, p.transit_from_id, p.transit_to_id, -1),
+           (u.status, u.holder_id, u.transit_from_id, u.transit_to_id, 1)
+) AS c(status, holder_id, transit_from_id, transit_to_id, delta)
+CROSS JOIN LATERAL (
+    SELECT c.status, coalesce(c.holder_id, {NO_SITE}), coalesce(c.transit_from_id, {NO_SITE}),
+           coalesce(c.transit_to_id, {NO_SITE}), c.delta
+) AS d(status, holder_id, transit_from_id, transit_to_id, delta)
+GROUP BY 1, 2, 3, 4, 5, 6
+HAVING sum(d.delta) <> 0
+ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (gtin, lot, status, holder_id, transit_from_id, transit_to_id)
+DO UPDATE SET packs = s.packs + excluded.packs
+"""  # noqa: S608 (constants only)
+_ADD_CUSTODY = f"""
+INSERT INTO batch_custody AS s (gtin, lot, status, holder_id, transit_from_id, transit_to_id,
+                                packs)
+VALUES (%s, %s, 'active', %s, {NO_SITE}, {NO_SITE}, %s)
+ON CONFLICT (gtin, lot, status, holder_id, transit_from_id, transit_to_id)
+DO UPDATE SET packs = s.packs + excluded.packs
 """  # noqa: S608 (constants only)
 _ADD_STOCK = """
 INSERT INTO indicator_stock AS s (gtin, lot, facility_id, packs) VALUES (%s, %s, %s, %s)
@@ -97,18 +129,21 @@ async def count_commissioned(
     count: int,
     at: datetime,
 ) -> None:
-    """`count` new packs of a batch, held at the site that serialized them."""
+    """`count` new packs of a batch, active and held at the site that serialized them."""
     await _add_flows(connection, [(at, facility_id, gtin, "commission", count, 0)])
     await connection.execute(_ADD_STOCK, (gtin, lot, facility_id, count))
+    await connection.execute(_ADD_CUSTODY, (gtin, lot, facility_id, count))
 
 
 async def move_stock(connection: Connection, updates: Sequence[Sequence[Any]]) -> None:
-    """Before the packs are updated: `updates` in store.update_packs' column order."""
+    """Before the packs are updated (stock per site, and each batch's custody groups):
+    `updates` in store.update_packs' column order."""
     if updates:
-        columns = ([u[9] for u in updates], [u[10] for u in updates])
-        await connection.execute(
-            _MOVE_STOCK, (*columns, [u[0] for u in updates], [u[1] for u in updates])
-        )
+        keys = ([u[9] for u in updates], [u[10] for u in updates])
+        status, holder = [u[0] for u in updates], [u[1] for u in updates]
+        await connection.execute(_MOVE_STOCK, (*keys, status, holder))
+        moved = ([u[2] for u in updates], [u[3] for u in updates])
+        await connection.execute(_MOVE_CUSTODY, (*keys, status, holder, *moved))
 
 
 async def count_alerts(

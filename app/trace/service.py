@@ -14,8 +14,8 @@ inspectors see all"):
   pack) is shown to whoever may trace the pack; the origin's facility only to its organisation.
 
 Counts come from the pack state projection (`packs`, updated from events in the same
-transaction) and from the event log (`pack_events`, `events`), in plain SQL: a batch can hold a
-million packs."""
+transaction), its custody groups per batch (`batch_custody`, kept in the same transaction) and
+from the event log (`pack_events`, `events`), in plain SQL: a batch can hold a million packs."""
 
 from __future__ import annotations
 
@@ -99,12 +99,13 @@ JOIN products pr ON pr.gtin = b.gtin
 JOIN organizations o ON o.id = b.organization_id
 WHERE b.gtin = %s AND b.lot = %s
 """
-# One pass over the batch's packs; a few thousand groups at most (status x custody).
+# The batch's custody groups as kept with the packs (app/indicators/summaries.py; the nil UUID
+# for no custody): a few thousand rows at most, where counting the packs read a million.
 _DISTRIBUTION = """
-SELECT status, holder_id, transit_from_id, transit_to_id, count(*)
-FROM packs
-WHERE gtin = %(gtin)s AND lot = %(lot)s {own}
-GROUP BY status, holder_id, transit_from_id, transit_to_id
+SELECT status, nullif(holder_id, %(none)s), nullif(transit_from_id, %(none)s),
+       nullif(transit_to_id, %(none)s), packs
+FROM batch_custody
+WHERE gtin = %(gtin)s AND lot = %(lot)s AND packs > 0 {own}
 """
 _OWN_CUSTODY = (
     "AND (holder_id = ANY(%(own)s) OR transit_from_id = ANY(%(own)s)"
@@ -119,7 +120,9 @@ async def distribution(
     header = await _batch(connection, gtin, lot)
     own = None if principal.reads_everything else await _own(connection, principal)
     query = _DISTRIBUTION.format(own=_OWN_CUSTODY if own is not None else "")
-    params: dict[str, Any] = {"gtin": header.product.gtin, "lot": header.lot, "own": own}
+    params: dict[str, Any] = {
+        "gtin": header.product.gtin, "lot": header.lot, "own": own, "none": uuid.UUID(int=0)
+    }  # fmt: skip
     rows = await (await connection.execute(query, params)).fetchall()
     _ensure_involved(principal, header, bool(rows))
 
