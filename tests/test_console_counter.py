@@ -118,6 +118,7 @@ async def test_the_twin_refuses_what_the_api_refuses_with_a_reason(client: Clien
     )  # fmt: skip
     assert role.status_code == 403
     assert role.json()["detail"] == "Your role (distributor) may not record 'dispense'."
+    assert role.json()["detail_text"] == role.json()["detail"]  # an English page: the same
 
     # A session that ended: the counter's script is told so in JSON (it keeps its queue and asks
     # for a new login), not sent to the login page.

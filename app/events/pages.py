@@ -29,7 +29,7 @@ from app.security.rate_limit import RATE_LIMIT_OPT
 from app.web.i18n import language_of
 from app.web.templating import STATIC, page
 from models.events import Action
-from models.translatable import Translate, rendered
+from models.translatable import Translate
 
 COUNTER = "/console/counter"
 # The counter's modes, in the order of its buttons ("verify" records nothing).
@@ -61,7 +61,7 @@ def in_language(answer: Any, translate: Translate) -> Any:
     """`answer` with a `reason_text` beside each `reason` and a `detail_text` beside the
     `detail`, rendered by `translate`; every text a plain `str` (what the JSON encoder takes)."""
     if isinstance(answer, dict):
-        said = {f"{key}_text": rendered(answer[key], translate) for key in _SAID if answer.get(key)}
+        said = {f"{key}_text": str(translate(answer[key])) for key in _SAID if answer.get(key)}
         return {key: in_language(value, translate) for key, value in answer.items()} | said
     if isinstance(answer, list):
         return [in_language(value, translate) for value in answer]
