@@ -20,7 +20,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import InvalidInput, ServiceError
 from app.state import app_state
-from app.web.errors import error_page, is_page
+from app.web.errors import CONSOLE, error_page, is_page
+from app.web.i18n import language_of
 
 log = logging.getLogger("darutrace.errors")
 
@@ -45,6 +46,9 @@ def problem(
         "instance": request.url.path,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
+    if request.url.path.startswith(f"{CONSOLE}/"):
+        # The console's scripts show the reason to a person: in the page's language too.
+        body["detail_text"] = str(language_of(request).gettext(detail))
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -118,6 +118,7 @@ async def test_the_twin_refuses_what_the_api_refuses_with_a_reason(client: Clien
     )  # fmt: skip
     assert role.status_code == 403
     assert role.json()["detail"] == "Your role (distributor) may not record 'dispense'."
+    assert role.json()["detail_text"] == role.json()["detail"]  # an English page: the same
 
     # A session that ended: the counter's script is told so in JSON (it keeps its queue and asks
     # for a new login), not sent to the login page.
@@ -176,3 +177,45 @@ async def test_the_verify_twin_and_the_product_names(client: Client) -> None:
 
     products = (await client.get("/console/counter/products", headers=JSON)).json()["products"]
     assert [gtin, "Amoxicillin 500 mg (001)", "آموکسی‌سیلین ۵۰۰"] in products
+
+
+async def test_on_the_persian_counter_the_server_s_reasons_are_in_persian(client: Client) -> None:
+    gtin, _, serials = await _stock_at(client, "razi-pharmacy", 2)
+    code = pack_code(gtin, serials[0])
+    await event(client, await headers_for(client, "hafez-pharmacy"), "dispense", [code])
+    await _counter_session(client, "razi-pharmacy", "fa")
+
+    refused = await client.post(
+        "/console/counter/events", json=_dispense(code), headers=_csrf(client)
+    )
+    assert refused.status_code == 409
+    answer = refused.json()
+    result = answer["results"][0]
+    # The English stays the API's; beside it, the same reason in the page's language.
+    assert result["reason"].startswith("already dispensed elsewhere on ")
+    assert result["reason_text"].startswith("پیش‌تر در ")
+    assert "«تحویل‌شده به بیمار» ثبت شده است: ممکن است کد جعلی" in result["reason_text"]
+    assert "در جای دیگر" in result["reason_text"]
+    assert answer["detail"].startswith("Every code was refused; nothing changed. already")
+    assert answer["detail_text"].startswith("همهٔ کدها رد شدند؛ چیزی تغییر نکرد. پیش‌تر در ")
+
+    unreadable = await client.post(
+        "/console/counter/events", json=_dispense(f"01{gtin[:-1]}021{serials[1]}"),
+        headers=_csrf(client),
+    )  # fmt: skip
+    reason_text = unreadable.json()["results"][0]["reason_text"]
+    assert reason_text.startswith("کد خوانده نشد: ") and "check digit" not in reason_text
+
+    client.cookies.clear()
+    await _counter_session(client, "darupakhsh", "fa")
+    role = await client.post(
+        "/console/counter/events", json=_dispense(pack_code(gtin, serials[1])),
+        headers=_csrf(client),
+    )  # fmt: skip
+    assert role.status_code == 403
+    assert role.json()["detail"] == "Your role (distributor) may not record 'dispense'."
+    assert (
+        role.json()["detail_text"]
+        == "نقش شما (\u2068distributor\u2069) اجازهٔ ثبت «\u2068dispense\u2069» را ندارد."
+    )
+    assert await _status(client, gtin, serials[1]) == "active"

@@ -156,7 +156,9 @@ async def test_a_wedge_scanner_receives_and_dispenses_in_every_form(
     background = await refused.evaluate("row => getComputedStyle(row).backgroundColor")
     assert background == "rgb(253, 231, 234)"  # --danger-bg
     assert await page.locator("#counter").get_attribute("data-tones") == "2"
-    assert "the code may be cloned" in await refused.inner_text()
+    # The server's reason, in the page's language.
+    assert "ممکن است کد جعلی (تکثیرشده) باشد" in await refused.inner_text()
+    assert "the code may be cloned" not in await refused.inner_text()
     await _wedge(page, f"01{gtin}21{serials[1]}")
     await _rows(page, 8)
     aside = page.locator("#refusals")
@@ -165,14 +167,14 @@ async def test_a_wedge_scanner_receives_and_dispenses_in_every_form(
     # An unreadable code (a wrong check digit) says why.
     await _wedge(page, f"01{gtin[:-1]}{(int(gtin[-1]) + 1) % 10}21{serials[2]}")
     await _rows(page, 9)
-    assert "check digit" in await page.locator("#scans li.scan").first.inner_text()
+    assert "رقم کنترل" in await page.locator("#scans li.scan").first.inner_text()
     tally = page.locator("#tally")
     assert await tally.locator("[data-count=scanned]").inner_text() == "۹"
     assert await tally.locator("[data-count=refused]").inner_text() == "۲"
     await page.screenshot(path=str(screenshots / "counter-fa.png"), full_page=True)
     await aside.locator("li", has_text=serials[7]).get_by_role("button").click()
     await page.wait_for_function("() => document.querySelectorAll('#refusals li').length === 1")
-    assert "check digit" in await aside.inner_text()  # the unreadable code is still set aside
+    assert "رقم کنترل" in await aside.inner_text()  # the unreadable code is still set aside
 
 
 async def test_in_english_a_mode_the_role_may_not_do_is_refused_clearly(

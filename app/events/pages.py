@@ -29,6 +29,7 @@ from app.security.rate_limit import RATE_LIMIT_OPT
 from app.web.i18n import language_of
 from app.web.templating import STATIC, page
 from models.events import Action
+from models.translatable import Translate
 
 COUNTER = "/console/counter"
 # The counter's modes, in the order of its buttons ("verify" records nothing).
@@ -56,6 +57,20 @@ async def counter_page(
     )
 
 
+def in_language(answer: Any, translate: Translate) -> Any:
+    """`answer` with a `reason_text` beside each `reason` and a `detail_text` beside the
+    `detail`, rendered by `translate`; every text a plain `str` (what the JSON encoder takes)."""
+    if isinstance(answer, dict):
+        said = {f"{key}_text": str(translate(answer[key])) for key in _SAID if answer.get(key)}
+        return {key: in_language(value, translate) for key, value in answer.items()} | said
+    if isinstance(answer, list):
+        return [in_language(value, translate) for value in answer]
+    return str(answer) if isinstance(answer, str) else answer
+
+
+_SAID = ("reason", "detail")
+
+
 def _roles(mode: str) -> frozenset[Any]:
     action = Action.return_ if mode == "return" else Action(mode)
     return service.ALLOWED_ROLES[action]
@@ -69,13 +84,18 @@ def _roles(mode: str) -> frozenset[Any]:
     status_code=200,
 )
 async def counter_event(
-    connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[EventIn]
+    request: Request[Any, Any, Any],
+    connection: Connection,
+    runtime: Runtime,
+    principal: Caller,
+    data: JSONBody[EventIn],
 ) -> Response[dict[str, Any]]:
     """`POST /api/events` for the counter: the same request, rules and answer, each pack's
-    result also naming its product, batch and expiry."""
-    request = event_request(data, runtime)
-    answer = await service.record(connection, runtime.facilities, principal, request)
-    body = await labelled(connection, answer.body)
+    result also naming its product, batch and expiry, and saying its reason in the page's
+    language (`reason_text`, `detail_text`) beside the English."""
+    event = event_request(data, runtime)
+    answer = await service.record(connection, runtime.facilities, principal, event)
+    body = in_language(await labelled(connection, answer.body), language_of(request).gettext)
     media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
     return Response(body, status_code=answer.status_code, media_type=media_type)
 

@@ -45,6 +45,7 @@ from models.base import utcnow
 from models.codes import GS1_DEFAULTS, PackCode, ReaderConfig
 from models.events import BUSINESS_STEP, Action, Outcome
 from models.identity import Role
+from models.translatable import Translatable
 
 MAX_CODES = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -254,8 +255,12 @@ def _usable_target(
         )
     if row.holder_id != facility.id or row.transit_to_id is not None:
         raise Conflict(
-            f"Case {sscc} is not held here (it is elsewhere or in transit); "
-            f"{request.action.value} it where it is, after receiving it."
+            Translatable(
+                "Case %(sscc)s is not held here (it is elsewhere or in transit); %(action)s it "
+                "where it is, after receiving it.",
+                sscc=sscc,
+                action=request.action.value,
+            )
         )
     return row
 
@@ -288,12 +293,14 @@ def _decide(
     for text, code in scanned:
         key = _key(code)
         if key is not None and key in seen:
-            reason = "scanned twice in this event; counted once"
+            reason = Translatable("scanned twice in this event; counted once")
             work.results.append(_duplicate(text, code, reason))
             continue
         seen.add(key)
         if key is not None and key in moved_with:
-            reason = f"moves with case {moved_with[key]}, scanned in this event"
+            reason = Translatable(
+                "moves with case %(sscc)s, scanned in this event", sscc=moved_with[key]
+            )
             work.results.append(_duplicate(text, code, reason))
         elif isinstance(code, str):
             work.results.append(result(text, None, Outcome.refused, None, code))
@@ -304,13 +311,13 @@ def _decide(
                     work, cases, text, case, code.sscc, locked.target, locked.above_target, ctx
                 )
             elif request.action not in MOVING:
-                reason = (
-                    f"a case cannot be {request.action.value}ed as a whole; unpack it and scan "
-                    "its packs"
+                reason = Translatable(
+                    "a case cannot be %(action)sed as a whole; unpack it and scan its packs",
+                    action=request.action.value,
                 )
                 work.results.append(case_result(text, code.sscc, Outcome.refused, reason))
             elif (tree := locked.trees.get(code.sscc)) is None:
-                reason = f"unknown case: no case {code.sscc} was packed"
+                reason = Translatable("unknown case: no case %(sscc)s was packed", sscc=code.sscc)
                 work.results.append(case_result(text, code.sscc, Outcome.refused, reason))
             else:
                 if found is not None:
@@ -367,8 +374,12 @@ def _target(request: EventRequest) -> str | None:
         )
     code = read(request.container, request.reader)
     if not isinstance(code, ContainerCode):
-        detail = code if isinstance(code, str) else "it is a pack's code, not an SSCC (AI 00)"
-        raise InvalidInput(f"container: {detail}", field="container")
+        detail = (
+            code
+            if isinstance(code, str)
+            else Translatable("it is a pack's code, not an SSCC (AI 00)")
+        )
+        raise InvalidInput(Translatable("container: %(detail)s", detail=detail), field="container")
     return code.sscc
 
 
@@ -412,7 +423,10 @@ def _answer(
         body |= {
             "status": status_code,
             "title": "Conflict" if status_code == 409 else "Invalid input",
-            "detail": "Every code was refused; nothing changed. " + work.results[0]["reason"],
+            "detail": Translatable(
+                "Every code was refused; nothing changed. %(reason)s",
+                reason=work.results[0]["reason"],
+            ),
         }
     return status_code, body
 
@@ -425,7 +439,11 @@ def _check_request(principal: Principal, request: EventRequest) -> None:
         )
     if principal.role not in ALLOWED_ROLES[request.action]:
         raise Forbidden(
-            f"Your role ({principal.role.value}) may not record '{request.action.value}'."
+            Translatable(
+                "Your role (%(role)s) may not record '%(action)s'.",
+                role=principal.role.value,
+                action=request.action.value,
+            )
         )
     if not request.codes and request.action is not Action.unpack:
         raise InvalidInput("codes: at least one code.", field="codes")
@@ -448,7 +466,10 @@ async def _destination(
         return None
     if not request.destination_gln:
         raise InvalidInput(
-            f"destination_gln: say where the packs are going ({request.action.value}).",
+            Translatable(
+                "destination_gln: say where the packs are going (%(action)s).",
+                action=request.action.value,
+            ),
             field="destination_gln",
         )
     destination = await registered_site(

@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import reduce
 
 from app.facilities.directory import Site
 from models.alerts import AlertCode
 from models.events import Action, Outcome
 from models.packs import FINAL_STATUSES, Overlay, PackStatus
+from models.translatable import Translatable
 
 UNDO_WINDOW = timedelta(days=10)
 
@@ -46,19 +48,19 @@ UNDO_WITHIN_WINDOW = frozenset(
 MOVES = frozenset({Action.ship, Action.return_})
 
 VERB = {
-    Action.ship: "shipped",
-    Action.return_: "returned",
-    Action.receive: "received",
-    Action.dispense: "dispensed",
-    Action.export: "exported",
-    Action.sample: "taken as a sample",
-    Action.free_sample: "given as a free sample",
-    Action.check_out: "checked out",
-    Action.lock: "locked",
-    Action.stolen: "reported stolen",
-    Action.destroy: "destroyed",
-    Action.undo: "undone",
-    Action.unlock: "unlocked",
+    Action.ship: Translatable("shipped"),
+    Action.return_: Translatable("returned"),
+    Action.receive: Translatable("received"),
+    Action.dispense: Translatable("dispensed"),
+    Action.export: Translatable("exported"),
+    Action.sample: Translatable("taken as a sample"),
+    Action.free_sample: Translatable("given as a free sample"),
+    Action.check_out: Translatable("checked out"),
+    Action.lock: Translatable("locked"),
+    Action.stolen: Translatable("reported stolen"),
+    Action.destroy: Translatable("destroyed"),
+    Action.undo: Translatable("undone"),
+    Action.unlock: Translatable("unlocked"),
 }
 
 
@@ -94,6 +96,25 @@ class Decision:
 Namer = Callable[[uuid.UUID | None], str | None]
 Wording = Callable[[Namer], str]
 
+# The register's words inside reasons: the English is the code itself, so that the API's
+# answers read as they always did; the console translates them.
+STATUS = {
+    PackStatus.active: Translatable("active"),
+    PackStatus.dispensed: Translatable("dispensed"),
+    PackStatus.exported: Translatable("exported"),
+    PackStatus.sample: Translatable("sample"),
+    PackStatus.free_sample: Translatable("free_sample"),
+    PackStatus.locked: Translatable("locked"),
+    PackStatus.checked_out: Translatable("checked_out"),
+    PackStatus.stolen: Translatable("stolen"),
+    PackStatus.destroyed: Translatable("destroyed"),
+}
+OVERLAY = {
+    Overlay.expired: Translatable("expired"),
+    Overlay.recalled: Translatable("recalled"),
+    Overlay.withdrawn: Translatable("withdrawn"),
+}
+
 
 @dataclass(frozen=True)
 class Context:
@@ -108,9 +129,9 @@ class Context:
     def name(self, facility_id: uuid.UUID | None) -> str:
         """Any facility by name: for alerts, which inspectors and those involved read."""
         if facility_id is None:
-            return "an unknown facility"
+            return Translatable("an unknown facility")
         site = self.sites.get(facility_id)
-        return site.label if site else "another facility"
+        return site.label if site else Translatable("another facility")
 
     def told(self, facility_id: uuid.UUID | None) -> str | None:
         """A facility the scanning site may be told of: its own organisation's. Custody is
@@ -177,16 +198,18 @@ def _refuse(
 def conflicting(ctx: Context, reason: str) -> tuple[Outcome, str]:
     """A change the state forbids: refused online; offline it already happened, so a warning."""
     if ctx.offline:
-        return Outcome.warning, f"recorded offline despite a conflict: {reason}"
+        return Outcome.warning, Translatable(
+            "recorded offline despite a conflict: %(reason)s", reason=reason
+        )
     return Outcome.refused, reason
 
 
 def _at(told: str | None) -> str:
-    return f"at {told}" if told else "elsewhere"
+    return Translatable("at %(site)s", site=told) if told else Translatable("elsewhere")
 
 
 def _to(told: str | None) -> str:
-    return f"to {told}" if told else "elsewhere"
+    return Translatable("to %(site)s", site=told) if told else Translatable("elsewhere")
 
 
 def _custody_note(state: PackState, ctx: Context) -> Wording | None:
@@ -194,25 +217,37 @@ def _custody_note(state: PackState, ctx: Context) -> Wording | None:
     if state.holder_id == ctx.facility_id:
         return None
     if state.transit_to_id is not None:
-        return lambda name: f"the pack is registered as {_in_transit(state, name)}"
-    return lambda name: (
-        f"the pack is registered {_at(name(state.holder_id))}, not here; it was not recorded "
-        "as shipped to you: ask your supplier to record the shipment, or report the pack"
+        return lambda name: Translatable(
+            "the pack is registered as %(transit)s", transit=_in_transit(state, name)
+        )
+    return lambda name: Translatable(
+        "the pack is registered %(where)s, not here; it was not recorded as shipped to you: "
+        "ask your supplier to record the shipment, or report the pack",
+        where=_at(name(state.holder_id)),
     )
 
 
 def _in_transit(state: PackState, name: Namer) -> str:
     source, destination = name(state.transit_from_id), name(state.transit_to_id)
     if source is None and destination is None:
-        return "in transit elsewhere"
-    return (
-        f"in transit from {source or 'another organisation'} "
-        f"to {destination or 'another organisation'}"
+        return Translatable("in transit elsewhere")
+    another = Translatable("another organisation")
+    return Translatable(
+        "in transit from %(source)s to %(destination)s",
+        source=source or another,
+        destination=destination or another,
     )
 
 
 def _overlay_text(overlays: frozenset[Overlay]) -> str:
-    return " and ".join(sorted(o.value for o in overlays))
+    words = [OVERLAY[o] for o in sorted(overlays, key=lambda o: o.value)]
+    return reduce(
+        lambda left, right: Translatable("%(left)s and %(right)s", left=left, right=right), words
+    )
+
+
+def _status(state: PackState) -> str:
+    return STATUS[state.status]
 
 
 def _move(state: PackState, ctx: Context) -> Decision:
@@ -229,16 +264,21 @@ def _move(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack is {state.status.value}; only active packs can be {verb}",
+            Translatable(
+                "the pack is %(status)s; only active packs can be %(verb)s",
+                status=_status(state),
+                verb=verb,
+            ),
             AlertCode.inactive_pack,
         )
     if state.transit_to_id is not None:
         return _refuse(
             state,
             ctx,
-            lambda name: (
-                f"the pack is already in transit {_to(name(state.transit_to_id))}; it must be "
-                "received before it is shipped again"
+            lambda name: Translatable(
+                "the pack is already in transit %(where)s; it must be received before it is "
+                "shipped again",
+                where=_to(name(state.transit_to_id)),
             ),
             AlertCode.not_held_here,
             apply=moved,
@@ -248,7 +288,11 @@ def _move(state: PackState, ctx: Context) -> Decision:
         return _refuse(state, ctx, note, AlertCode.not_held_here, apply=moved)
     if state.overlays and ctx.action is Action.ship:
         return Decision(
-            Outcome.warning, f"shipped although the pack is {_overlay_text(state.overlays)}", moved
+            Outcome.warning,
+            Translatable(
+                "shipped although the pack is %(overlays)s", overlays=_overlay_text(state.overlays)
+            ),
+            moved,
         )
     return _ok(moved)
 
@@ -261,31 +305,35 @@ def _receive(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack is {state.status.value}; a decommissioned pack cannot re-enter the "
-            "supply chain",
+            Translatable(
+                "the pack is %(status)s; a decommissioned pack cannot re-enter the supply chain",
+                status=_status(state),
+            ),
             AlertCode.stolen_pack if state.status is PackStatus.stolen else AlertCode.inactive_pack,
         )
     if state.holder_id == ctx.facility_id:
-        return Decision(Outcome.warning, "already received here", state)
+        return Decision(Outcome.warning, Translatable("already received here"), state)
     if state.transit_to_id == ctx.facility_id:
         return _ok(received)
-    check = "check the delivery with whoever brought it before you supply the pack"
+    check = Translatable("check the delivery with whoever brought it before you supply the pack")
     if state.transit_to_id is not None:
         return _warn(
             received,
             ctx,
-            lambda name: (
-                f"received here, but the pack was registered as {_in_transit(state, name)}, "
-                f"not to here: {check}"
+            lambda name: Translatable(
+                "received here, but the pack was registered as %(transit)s, not to here: %(check)s",
+                transit=_in_transit(state, name),
+                check=check,
             ),
             AlertCode.receipt_discrepancy,
         )
     return _warn(
         received,
         ctx,
-        lambda name: (
-            f"received without a recorded shipment; it was registered "
-            f"{_at(name(state.holder_id))}: {check}"
+        lambda name: Translatable(
+            "received without a recorded shipment; it was registered %(where)s: %(check)s",
+            where=_at(name(state.holder_id)),
+            check=check,
         ),
         AlertCode.receipt_discrepancy,
     )
@@ -312,16 +360,19 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
             # when it keeps happening.
             return Decision(
                 Outcome.warning,
-                f"already {verb} here on {when}",
+                Translatable("already %(verb)s here on %(when)s", verb=verb, when=when),
                 state,
                 alert=AlertCode.repeat_decommission,
             )
         return _refuse(
             state,
             ctx,
-            lambda name: (
-                f"already {verb} {_at(name(state.status_facility_id))} on {when}: the code may "
-                "be cloned; do not supply this pack, set it aside and report it"
+            lambda name: Translatable(
+                "already %(verb)s %(where)s on %(when)s: the code may be cloned; do not supply "
+                "this pack, set it aside and report it",
+                verb=verb,
+                where=_at(name(state.status_facility_id)),
+                when=when,
             ),
             AlertCode.cloned_code,
         )
@@ -329,8 +380,12 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack was {state.status.value} on {when}; this is final: do not supply it, "
-            "set it aside and report it",
+            Translatable(
+                "the pack was %(status)s on %(when)s; this is final: do not supply it, set it "
+                "aside and report it",
+                status=_status(state),
+                when=when,
+            ),
             AlertCode.stolen_pack if state.status is PackStatus.stolen else AlertCode.inactive_pack,
         )
     if state.status is not PackStatus.active:
@@ -344,7 +399,11 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
         return _refuse(
             state,
             ctx,
-            f"the pack is {_overlay_text(state.overlays)}; it must not be {verb}",
+            Translatable(
+                "the pack is %(overlays)s; it must not be %(verb)s",
+                overlays=_overlay_text(state.overlays),
+                verb=verb,
+            ),
             AlertCode.expired_pack
             if state.overlays == {Overlay.expired}
             else AlertCode.recalled_pack,
@@ -353,19 +412,29 @@ def _decommission(state: PackState, ctx: Context) -> Decision:
     note = _custody_note(state, ctx)
     if note is not None and ctx.action in LEAVES_CHAIN:
         return _warn(
-            applied, ctx, lambda name: f"{verb}, but {note(name)}", AlertCode.not_held_here
+            applied,
+            ctx,
+            lambda name: Translatable("%(verb)s, but %(note)s", verb=verb, note=note(name)),
+            AlertCode.not_held_here,
         )
     return _ok(applied)
 
 
 def _inactive(state: PackState, verb: str, when: str, site: str | None) -> str:
     if site is None:
-        return (
-            f"the pack was {state.status.value} elsewhere on {when}; only an active pack can be "
-            f"{verb}: do not supply it, set it aside and report it"
+        return Translatable(
+            "the pack was %(status)s elsewhere on %(when)s; only an active pack can be %(verb)s: "
+            "do not supply it, set it aside and report it",
+            status=_status(state),
+            when=when,
+            verb=verb,
         )
-    return (
-        f"the pack is {state.status.value} (at {site} on {when}); only an active pack can be {verb}"
+    return Translatable(
+        "the pack is %(status)s (at %(site)s on %(when)s); only an active pack can be %(verb)s",
+        status=_status(state),
+        site=site,
+        when=when,
+        verb=verb,
     )
 
 
@@ -378,25 +447,37 @@ def _undo(state: PackState, ctx: Context) -> Decision:
     )
     when = state.status_at.date().isoformat()
     if state.status is PackStatus.active:
-        return Decision(Outcome.warning, "the pack is already active; nothing to undo", state)
+        return Decision(
+            Outcome.warning, Translatable("the pack is already active; nothing to undo"), state
+        )
     if state.status in FINAL_STATUSES:
         return _refuse(
             state,
             ctx,
-            f"the pack was {state.status.value} on {when}; this is final",
+            Translatable(
+                "the pack was %(status)s on %(when)s; this is final",
+                status=_status(state),
+                when=when,
+            ),
             AlertCode.refused_change,
         )
     if ctx.action is Action.unlock and state.status is not PackStatus.locked:
         return _refuse(
-            state, ctx, f"the pack is {state.status.value}, not locked", AlertCode.refused_change
+            state,
+            ctx,
+            Translatable("the pack is %(status)s, not locked", status=_status(state)),
+            AlertCode.refused_change,
         )
     if state.status_facility_id != ctx.facility_id:
         return _refuse(
             state,
             ctx,
-            lambda name: (
-                f"the pack was {state.status.value} {_at(name(state.status_facility_id))} on "
-                f"{when}; only the facility that did it can undo it"
+            lambda name: Translatable(
+                "the pack was %(status)s %(where)s on %(when)s; only the facility that did it can "
+                "undo it",
+                status=_status(state),
+                where=_at(name(state.status_facility_id)),
+                when=when,
             ),
             AlertCode.refused_change,
         )
@@ -405,15 +486,22 @@ def _undo(state: PackState, ctx: Context) -> Decision:
             return _refuse(
                 state,
                 ctx,
-                f"the pack was {state.status.value} on {when}, more than 10 days ago; it can no "
-                "longer be undone",
+                Translatable(
+                    "the pack was %(status)s on %(when)s, more than 10 days ago; it can no longer "
+                    "be undone",
+                    status=_status(state),
+                    when=when,
+                ),
                 AlertCode.refused_change,
             )
         if state.overlays:
             return _refuse(
                 state,
                 ctx,
-                f"the pack is {_overlay_text(state.overlays)}; it cannot return to saleable stock",
+                Translatable(
+                    "the pack is %(overlays)s; it cannot return to saleable stock",
+                    overlays=_overlay_text(state.overlays),
+                ),
                 AlertCode.refused_change,
             )
     return _ok(reactivated)

@@ -21,6 +21,7 @@ from models.alerts import AlertCode
 from models.codes import PackCode, ReaderConfig, read_code
 from models.events import Outcome
 from models.packs import PackStatus, pack_overlays
+from models.translatable import Translatable
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,12 @@ class Work:
 def read(text: str, config: ReaderConfig) -> Code:
     result = read_code(text, config)
     if not result.ok:
-        return f"cannot read the code: {result.error}"
+        return Translatable("cannot read the code: %(why)s", why=result.error or "")
     if result.gtin is not None:
         return PackCode(result.gtin, result.serial, result.lot, result.expiry)
     if result.sscc is not None:
         return ContainerCode(result.sscc)
-    return f"not a pack or case code: it is {result.identifies}"
+    return Translatable("not a pack or case code: it is %(what)s", what=result.identifies)
 
 
 def related_sites(
@@ -84,7 +85,7 @@ def pack_work(
 ) -> None:
     """One scanned pack code (seen once in its event)."""
     if code.serial is None:
-        reason = "the code has no serial number (AI 21); scan the pack's 2D code"
+        reason = Translatable("the code has no serial number (AI 21); scan the pack's 2D code")
         work.results.append(result(text, code, Outcome.refused, None, reason))
     else:
         pack = packs.get((code.gtin, code.serial))
@@ -119,12 +120,20 @@ def unknown(
     work: Work, text: str, code: PackCode, ctx: Context, products: dict[str, uuid.UUID]
 ) -> None:
     if code.gtin not in products:
-        reason = f"unknown product: GTIN {code.gtin} is not registered"
+        reason = Translatable(
+            "unknown product: GTIN %(gtin)s is not registered — suspected falsified pack: do not "
+            "supply it, set it aside and report it",
+            gtin=code.gtin,
+        )
         alert = AlertCode.unknown_product
     else:
-        reason = f"unknown serial: no pack {code.serial} of GTIN {code.gtin} was commissioned"
+        reason = Translatable(
+            "unknown serial: no pack %(serial)s of GTIN %(gtin)s was commissioned — suspected "
+            "falsified pack: do not supply it, set it aside and report it",
+            serial=code.serial,
+            gtin=code.gtin,
+        )
         alert = AlertCode.unknown_serial
-    reason += " — suspected falsified pack: do not supply it, set it aside and report it"
     outcome = Outcome.warning if ctx.offline else Outcome.refused
     work.results.append(result(text, code, outcome, "unknown", reason))
     work.alerts.append(
@@ -175,7 +184,7 @@ def apply(
         if mismatch:
             decision = Decision(
                 Outcome.warning,
-                f"{mismatch[1]}; {decision.reason}",
+                Translatable("%(first)s; %(then)s", first=mismatch[1], then=decision.reason),
                 decision.state,
                 alert=mismatch[0],
                 named=f"{mismatch[1]}; {decision.alert_text}",
@@ -187,8 +196,8 @@ def apply(
     reason = decision.reason
     if container is not None and (refused if case else not refused):
         container = None
-        left = f"taken out of case {pack.container_sscc}"
-        reason = f"{reason}; {left}" if reason else left
+        left = Translatable("taken out of case %(sscc)s", sscc=pack.container_sscc)
+        reason = Translatable("%(first)s; %(then)s", first=reason, then=left) if reason else left
     if decision.alert is not None:
         work.alerts.append(
             AlertDraft(
@@ -239,14 +248,17 @@ def pack_update(state: PackState, container: str | None, pack: PackRow) -> list[
 def _register_mismatch(code: PackCode, pack: PackRow) -> tuple[AlertCode, str] | None:
     """A code whose batch or expiry differs from the register (EU FMD alerts A68 and A52)."""
     if code.lot is not None and code.lot != pack.lot:
-        return AlertCode.batch_mismatch, (
-            f"batch mismatch: the code says lot {code.lot}, the register says {pack.lot} — "
-            "check the scanner's set-up, else suspect a falsified pack"
+        return AlertCode.batch_mismatch, Translatable(
+            "batch mismatch: the code says lot %(lot)s, the register says %(registered)s — "
+            "check the scanner's set-up, else suspect a falsified pack",
+            lot=code.lot,
+            registered=pack.lot,
         )
     if code.expiry is not None and code.expiry != pack.expiry:
-        return AlertCode.expiry_mismatch, (
-            f"expiry mismatch: the code says {code.expiry.isoformat()}, the register says "
-            f"{pack.expiry.isoformat()}"
+        return AlertCode.expiry_mismatch, Translatable(
+            "expiry mismatch: the code says %(expiry)s, the register says %(registered)s",
+            expiry=code.expiry.isoformat(),
+            registered=pack.expiry.isoformat(),
         )
     return None
 

@@ -183,12 +183,12 @@
     const answer = record.answer || {};
     const result = (answer.results || [])[0];
     if (record.status >= 400 && !result) {
-      return { outcome: "refused", reason: say("not recorded", { why: answer.detail || record.status }) };
+      return { outcome: "refused", reason: say("not recorded", { why: answer.detail_text || answer.detail || record.status }) };
     }
     if (!result) return { outcome: "ok", reason: "" };
     const order = ["ok", "warning", "refused"];
     const outcome = (answer.results || []).reduce((worst, r) => (order.indexOf(r.outcome) > order.indexOf(worst) ? r.outcome : worst), "ok");
-    return { outcome, reason: result.reason || "", result };
+    return { outcome, reason: result.reason_text || result.reason || "", result };
   }
 
   function paint(record) {
@@ -224,7 +224,7 @@
       row.append(element("span", "case-counts", say("case packs", { n: result.packs, ok: counts.ok || 0, warning: counts.warning || 0, refused: counts.refused || 0 })));
       if ((result.issues || []).length) {
         const issues = element("ul", "case-issues");
-        for (const issue of result.issues) issues.append(element("li", `outcome-${issue.outcome}`, `${issue.code}: ${issue.reason}`));
+        for (const issue of result.issues) issues.append(element("li", `outcome-${issue.outcome}`, `${issue.code}: ${issue.reason_text || issue.reason}`));
         row.append(issues);
       }
     }
