@@ -31,3 +31,13 @@ def test_a_datamatrix_raw_value_with_gs_separators_receives_the_pack(live_server
     answer = api.post("/api/events", json=body, headers=api_login(api, "razi-pharmacy"))
     assert answer.status_code == 200, answer.text
     assert _holder(live_server, gtin, serials[0]) == razi
+
+
+def test_only_the_counter_may_use_the_camera_and_compile_webassembly(live_server: str) -> None:
+    api = _api(live_server)
+    counter = api.get("/console/counter/manifest.webmanifest").headers
+    other = api.get("/console/login").headers
+    assert "script-src 'self' 'wasm-unsafe-eval';" in counter["content-security-policy"]
+    assert counter["permissions-policy"].startswith("camera=(self)")
+    assert "wasm-unsafe-eval" not in other["content-security-policy"]
+    assert other["permissions-policy"].startswith("camera=()")
