@@ -9,7 +9,7 @@ the demo server on loopback:
 - the camera: Chromium's fake camera playing real labels (8 a frame, DataMatrix and Digital Link
   QR) at 1280×720; frames decoded per second and codes read per second (target ≥ 15 fps).
 
-    uv run python bench/counter.py
+    uv run python bench/counter.py [camera]   (camera: only the camera's figures)
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ async def run(url: str, codes: list[str]) -> None:
     executable = os.environ.get("DARUTRACE_CHROMIUM") or shutil.which("chromium")
     assert executable, "no Chromium (apt install chromium, or set DARUTRACE_CHROMIUM)"
     async with async_playwright() as playwright:
-        await latency_and_drain(playwright, executable, url, codes)
+        if "camera" not in sys.argv[1:]:
+            await latency_and_drain(playwright, executable, url, codes)
         await camera(playwright, executable, url, codes)
 
 
