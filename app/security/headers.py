@@ -32,6 +32,11 @@ CONSOLE_CSP = (
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
     f"form-action 'self'; {_RESTRICTIVE}"
 )
+# The counter decodes its camera's frames with ZXing compiled to WebAssembly: compiling it needs
+# `'wasm-unsafe-eval'` (which allows WebAssembly only, not JavaScript's eval), on the counter's
+# pages alone; and the camera itself, which every other page keeps switched off.
+COUNTER_CSP = CONSOLE_CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+_COUNTER_CAMERA = (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")
 SCHEMA_CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     f"{_RESTRICTIVE}; form-action 'self'"
@@ -42,6 +47,9 @@ _ALWAYS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+_ALWAYS_ON_COUNTER = [
+    _COUNTER_CAMERA if name == b"permissions-policy" else (name, value) for name, value in _ALWAYS
 ]
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 
@@ -69,7 +77,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
         return
     headers: list[tuple[bytes, bytes]] = list(message.get("headers") or [])
     present = {name.lower() for name, _ in headers}
-    added = [(name, value) for name, value in _ALWAYS if name not in present]
+    always = _ALWAYS_ON_COUNTER if _is_counter(scope) else _ALWAYS
+    added = [(name, value) for name, value in always if name not in present]
     if b"content-security-policy" not in present:
         added.append((b"content-security-policy", _csp(scope, headers).encode()))
     path: str = scope.get("path", "")
@@ -85,7 +94,14 @@ def _csp(scope: Scope, headers: list[tuple[bytes, bytes]]) -> str:
     if scope.get("path", "").startswith("/schema"):
         csp: str = cast(dict[str, Any], scope).get(_CSP_KEY, SCHEMA_CSP)
         return csp
+    if _is_counter(scope):
+        return COUNTER_CSP
     if scope.get("path", "").startswith("/console"):
         return CONSOLE_CSP
     content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
     return CONSOLE_CSP if content_type.startswith(b"text/html") else API_CSP
+
+
+def _is_counter(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path == "/console/counter" or path.startswith("/console/counter/")

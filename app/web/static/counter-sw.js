@@ -2,7 +2,7 @@
 // the cache when it does not, so that the counter opens with the server or the network down.
 // Scans never pass through here: the page stores them (IndexedDB) and sends them itself.
 "use strict";
-const CACHE = "darutrace-counter-1";
+const CACHE = "darutrace-counter-2";
 const PAGE = "/console/counter";
 const SHELL = [
   PAGE,
@@ -10,6 +10,9 @@ const SHELL = [
   "/console/counter/products",
   "/static/counter.js",
   "/static/counter.css",
+  "/static/counter-camera.js",
+  "/static/vendor/barcode-detector/ponyfill.js",
+  "/static/vendor/barcode-detector/zxing_reader.wasm",
   "/static/console.css",
   "/static/console.js",
   "/static/vendor/htmx/htmx.min.js",
