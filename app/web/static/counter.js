@@ -386,23 +386,30 @@
     draining = true;
     showTally();
     try {
-      for (;;) {
-        const [next] = await queued();
-        if (!next) {
+      // The queue is read once a pass and sent in order (reading it again before every send
+      // made draining a long queue cost the square of its length); scans made meanwhile are
+      // found by the next pass.
+      passes: for (;;) {
+        const pending = await queued();
+        if (!pending.length) {
           backoff = 0;
           break;
         }
-        if (!navigator.onLine) {
-          reachable = false;
-          await markOffline();
-          break;
+        for (const next of pending) {
+          if (!navigator.onLine) {
+            reachable = false;
+            await markOffline();
+            break passes;
+          }
+          const sent = await deliver(next);
+          if (sent === "retry") {
+            retryLater();
+            break passes;
+          }
+          if (sent === "login") break passes;
+          queuedCount = Math.max(0, queuedCount - 1);
+          showTally();
         }
-        const sent = await deliver(next);
-        if (sent === "retry") {
-          retryLater();
-          break;
-        }
-        if (sent === "login") break;
       }
     } finally {
       draining = false;
