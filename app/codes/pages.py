@@ -20,13 +20,13 @@ from app.catalog import service as catalog
 from app.codes import service
 from app.dependencies import Caller, Connection, Runtime, Session
 from app.packs import service as packs
+from app.web import forms
 from app.web.i18n import language_of
 from app.web.templating import page
 from models.codes import ReadCode
 from models.translatable import Translatable, rendered
 
 MAX_QUERY = 500
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def destination(code: ReadCode) -> str | None:
@@ -46,7 +46,7 @@ def destination(code: ReadCode) -> str | None:
 
 def _plain_value(text: str) -> str | None:
     """A lot or serial typed alone: one word of printable characters (GS1 allows 20)."""
-    value = text.strip().translate(_DIGITS)
+    value = text.strip().translate(forms.LATIN_DIGITS)
     if not value or len(value) > 20 or not value.isprintable() or " " in value:
         return None
     return value

@@ -32,7 +32,7 @@ NOT_AN_ID = N_("Choose one from the list.")
 NOT_A_NUMBER = N_("Not a whole number; type digits only (e.g. 100).")
 REQUIRED = N_("Required: this field must not be empty.")
 # Numbers and dates typed on a Persian keyboard (Persian or Arabic-Indic digits) are read too.
-_LOCAL_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+LATIN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _FIELD_OF_PATH = re.compile(r"\$\.(\w+)")
 
 ADMINS = frozenset({Role.admin})
@@ -94,7 +94,7 @@ def required_id(form: Mapping[str, str], field: str) -> uuid.UUID:
 
 
 def whole(form: Mapping[str, str], field: str) -> int:
-    digits = required(form, field).translate(_LOCAL_DIGITS)
+    digits = required(form, field).translate(LATIN_DIGITS)
     if not (digits.isascii() and digits.lstrip("-").isdigit()):
         raise InvalidInput(NOT_A_NUMBER, field=field)
     return int(digits)
@@ -118,7 +118,7 @@ def day(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.translate(_LOCAL_DIGITS))
+        return date.fromisoformat(value.translate(LATIN_DIGITS))
     except ValueError:
         raise InvalidInput(NOT_A_DATE, field=field) from None
 
@@ -133,7 +133,7 @@ def moment(value: str | None, field: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.translate(_LOCAL_DIGITS))
+        return datetime.fromisoformat(value.translate(LATIN_DIGITS))
     except ValueError:
         raise InvalidInput(NOT_A_DATE, field=field) from None
 

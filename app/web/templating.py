@@ -18,7 +18,7 @@ from litestar.response import Template
 from litestar.template import TemplateConfig
 from markupsafe import Markup, escape
 
-from app.web.i18n import Language, language_of
+from app.web.i18n import PERSIAN, Language, language_of
 from app.web.provinces import province
 from app.web.vocabulary import term
 
@@ -114,9 +114,7 @@ def local_time(moment: datetime) -> datetime:
 def jalali_date(day: date) -> str:
     """`۱۴ آذر ۱۴۰۵`: the Persian calendar's day, month name and year, in Persian digits."""
     j = jdatetime.date.fromgregorian(date=day)
-    return f"{j.day} {_PERSIAN_MONTHS[j.month - 1]} {j.year}".translate(
-        str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-    )
+    return PERSIAN.digits(f"{j.day} {_PERSIAN_MONTHS[j.month - 1]} {j.year}")
 
 
 @pass_context
