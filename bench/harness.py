@@ -32,6 +32,12 @@ LONG = httpx.Timeout(600.0)  # a million packs in one request takes a while
 class Server:
     url: str
     data_dir: Path
+    pid: int  # the server's process (not its embedded PostgreSQL)
+
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (Linux: VmHWM)."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
     def pg_conninfo(self) -> str:
         """The embedded PostgreSQL the server runs (port: line 4 of postmaster.pid)."""
@@ -69,7 +75,7 @@ def demo_server() -> Iterator[Server]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, server, log_path)
-            yield Server(url, data_dir)
+            yield Server(url, data_dir, server.pid)
         except BaseException:
             tail = log_path.read_text(errors="replace")[-4000:]
             print(f"--- server log (tail) ---\n{tail}\n---", file=sys.stderr)

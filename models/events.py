@@ -84,6 +84,9 @@ class Event(SQLModel, table=True):
 
 class PackEvent(SQLModel, table=True):
     __tablename__ = "pack_events"
+    __table_args__ = (
+        sa.UniqueConstraint("gtin", "serial", "version", name="uq_pack_events_version"),
+    )
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
     serial: str = Field(max_length=20, primary_key=True)
@@ -108,6 +111,9 @@ class PackEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     # For packing and unpacking, and for packs moved as part of a container: which one.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
+    # The line's place in the pack's history (1, 2, …: the pack's version it made); none for a
+    # code of no registered pack, and for lines recorded before versions were kept.
+    version: int | None = Field(default=None, nullable=True)
     # The hash chain (models/audit.py), set by the database.
     chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
     row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)

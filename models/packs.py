@@ -70,6 +70,9 @@ class Pack(SQLModel, table=True):
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
     # In transit as a return (EPCIS disposition `returned`), to whichever facility it goes.
     in_return: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # How many lines its history has (pack_events.version of the last); counted under the row
+    # lock, so that the history is in the order the pack went through it.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     status_at: datetime = timestamp_field()
     commissioned_at: datetime = timestamp_field()
     commission_event_id: uuid.UUID

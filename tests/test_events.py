@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from app.demo_supply import demo_gln
 from app.events.routes import EventOut, Sender
+from app.events.service import MAX_CODES
 from models.gs1 import with_check_digit
 from tests.helpers import (
     LOGINS,
@@ -350,8 +351,9 @@ async def test_an_event_may_carry_ten_thousand_codes(client: AsyncTestClient[Any
     response = await event(client, maker, "ship", codes, destination_gln=facility_gln("darupakhsh"))
     assert response.status_code == 200, response.text[:500]
     assert response.json()["summary"]["ok"] == 10_000
-    too_many = await event(client, maker, "lock", codes + codes[:1])
+    too_many = await event(client, maker, "lock", codes * (MAX_CODES // len(codes)) + codes[:1])
     assert too_many.status_code == 422
+    assert f"{MAX_CODES:,}" in too_many.text or str(MAX_CODES) in too_many.text
 
 
 async def test_refusals_name_only_the_scanning_organisations_own_sites(

@@ -25,7 +25,7 @@ SELECT stream, chain_seq, row_hash, key,
          AS expected,
        lag(chain_seq) OVER w AS previous
 FROM (SELECT {stream} AS stream, chain_seq, row_hash, {key} AS key,
-             to_jsonb(t) - 'chain_seq' - 'row_hash' AS content
+             audit_content(to_jsonb(t)) AS content
       FROM {table} t) rows
 WINDOW w AS (PARTITION BY stream ORDER BY chain_seq)
 ORDER BY stream, chain_seq

@@ -8,13 +8,12 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from app.alerts.engine import AlertDraft
 from app.events.containers import ContainerRow, Tree
-from app.events.store import PackRow
+from app.events.rows import CaseEventRow, CodeResult, PackRow, PackUpdate
 from app.events.transitions import MOVES, Context, conflicting
-from app.events.work import Work, apply, pack_event, pack_state, pack_update, result
+from app.events.work import Work, apply, pack_event, pack_state, result
 from models.alerts import AlertCode
 from models.codes import PackCode
 from models.events import Action, Outcome
@@ -28,39 +27,40 @@ MAX_SERIALS = 5  # serials named in a receipt discrepancy's alert (the event lis
 
 @dataclass
 class CaseWork:
-    """Container rows to save and container events to record (less the event id)."""
+    """Container rows to save and container events to record."""
 
     saves: dict[str, ContainerRow] = field(default_factory=dict)
-    events: list[list[Any]] = field(default_factory=list)
+    events: list[CaseEventRow] = field(default_factory=list)
 
     def record(self, ctx: Context, sscc: str, packs: int, outcome: Outcome, reason: str) -> None:
         self.events.append(
-            [
+            CaseEventRow(
                 sscc,
-                ctx.action.value,
+                ctx.action,
                 ctx.facility_id,
                 ctx.destination_id,
                 ctx.event_time,
                 packs,
-                outcome.value,
+                outcome,
                 reason[:300],
-            ]
+            )
         )
 
 
 def case_result(
-    text: str, sscc: str, outcome: Outcome, reason: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "code": text,
-        "gtin": None,
-        "serial": None,
-        "sscc": sscc,
-        "outcome": outcome.value,
-        "status": None,
-        "reason": reason,
-        **{name: value for name, value in extra.items() if value is not None},
-    }
+    text: str,
+    sscc: str,
+    outcome: Outcome,
+    reason: str,
+    *,
+    packs: int | None = None,
+    summary: dict[str, int] | None = None,
+    issues: list[CodeResult] | None = None,
+    received_from: dict[str, str] | None = None,
+) -> CodeResult:
+    return CodeResult(
+        text, None, None, outcome, None, reason, received_from, sscc, packs, summary, issues
+    )
 
 
 def pack_text(gtin: str, serial: str) -> str:
@@ -107,13 +107,13 @@ def move_case(
             root.sscc,
         )
     work.absorb(moved)
-    counts = Counter(r["outcome"] for r in moved.results)
-    if counts[Outcome.refused.value]:
-        note = f"{counts[Outcome.refused.value]} of {len(tree.packs)} packs refused and taken out"
+    counts = Counter(r.outcome for r in moved.results)
+    if counts[Outcome.refused]:
+        note = f"{counts[Outcome.refused]} of {len(tree.packs)} packs refused and taken out"
         reason = f"{reason}; {note}" if reason else note
-    if set(counts) - {Outcome.ok.value}:
+    if set(counts) - {Outcome.ok}:
         outcome = Outcome.warning
-    issues = [r for r in moved.results if r["outcome"] != Outcome.ok.value][:MAX_ISSUES]
+    issues = [r for r in moved.results if r.outcome is not Outcome.ok][:MAX_ISSUES]
     work.results.append(
         case_result(
             text,
@@ -121,7 +121,7 @@ def move_case(
             outcome,
             reason,
             packs=len(tree.packs),
-            summary={o.value: counts[o.value] for o in Outcome},
+            summary={o.value: counts[o] for o in Outcome},
             issues=issues,
             received_from=ctx.received_from(root.transit_from_id, root.transit_to_id),
         )
@@ -156,7 +156,7 @@ def check_contents(
                 tree.root.sscc,
             )
         )
-        work.updates.append(pack_update(pack_state(pack, ctx), None, pack))
+        work.updates.append(PackUpdate(pack, pack_state(pack, ctx), None))
     tree.packs = [key for key in tree.packs if key in found]
     return [{"gtin": gtin, "serial": serial, "sscc": tree.root.sscc} for gtin, serial in missing]
 
@@ -252,7 +252,7 @@ def pack_into(
         )
     )
     if outcome is Outcome.ok:
-        work.updates.append(pack_update(pack_state(pack, ctx), container, pack))
+        work.updates.append(PackUpdate(pack, pack_state(pack, ctx), container))
 
 
 def case_into(

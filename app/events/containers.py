@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from app.events.rows import CaseEventRow
+
 Connection = psycopg.AsyncConnection[Any]
 
 
@@ -62,14 +64,21 @@ INSERT INTO containers (sscc, organization_id, packed_at_id, holder_id, created_
 VALUES (%s, %s, %s, %s, %s, %s)
 """
 _MOVE = """
-UPDATE containers SET parent_sscc = %s, holder_id = %s, transit_from_id = %s,
-                      transit_to_id = %s, last_event_id = %s
-WHERE sscc = %s
+UPDATE containers c SET parent_sscc = m.parent_sscc, holder_id = m.holder_id,
+                        transit_from_id = m.transit_from_id, transit_to_id = m.transit_to_id,
+                        last_event_id = %s
+FROM unnest(%s::char(18)[], %s::char(18)[], %s::uuid[], %s::uuid[], %s::uuid[])
+     AS m(sscc, parent_sscc, holder_id, transit_from_id, transit_to_id)
+WHERE c.sscc = m.sscc
 """
-_EVENT = """
+_EVENTS = """
 INSERT INTO container_events (sscc, event_id, action, facility_id, destination_id, event_time,
                               packs, outcome, reason)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+SELECT e.sscc, %s, e.action, e.facility_id, e.destination_id, e.event_time, e.packs, e.outcome,
+       e.reason
+FROM unnest(%s::char(18)[], %s::text[], %s::uuid[], %s::uuid[], %s::timestamptz[], %s::int[],
+            %s::text[], %s::text[])
+     AS e(sscc, action, facility_id, destination_id, event_time, packs, outcome, reason)
 """
 
 
@@ -137,17 +146,29 @@ async def create(
 
 
 async def save(connection: Connection, rows: Sequence[ContainerRow], event_id: uuid.UUID) -> None:
-    values = [
-        (r.parent_sscc, r.holder_id, r.transit_from_id, r.transit_to_id, event_id, r.sscc)
-        for r in rows
-    ]
-    if values:
-        async with connection.cursor() as cursor:
-            await cursor.executemany(_MOVE, values)
-
-
-async def record_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Rows in the column order of container_events."""
     if rows:
-        async with connection.cursor() as cursor:
-            await cursor.executemany(_EVENT, rows)
+        columns = [
+            [r.sscc for r in rows],
+            [r.parent_sscc for r in rows],
+            [r.holder_id for r in rows],
+            [r.transit_from_id for r in rows],
+            [r.transit_to_id for r in rows],
+        ]
+        await connection.execute(_MOVE, (event_id, *columns))
+
+
+async def record_events(
+    connection: Connection, rows: Sequence[CaseEventRow], event_id: uuid.UUID
+) -> None:
+    if rows:
+        columns = [
+            [r.sscc for r in rows],
+            [r.action.value for r in rows],
+            [r.facility_id for r in rows],
+            [r.destination_id for r in rows],
+            [r.event_time for r in rows],
+            [r.packs for r in rows],
+            [r.outcome.value for r in rows],
+            [r.reason for r in rows],
+        ]
+        await connection.execute(_EVENTS, (event_id, *columns))

@@ -28,7 +28,8 @@ from app.events.aggregation import (
     pack_text,
     receipt_discrepancies,
 )
-from app.events.store import Connection, PackRow
+from app.events.rows import CodeResult, EventRow, PackRow
+from app.events.store import Connection
 from app.events.transitions import MOVES, Context
 from app.events.work import (
     Code,
@@ -47,7 +48,7 @@ from models.events import BUSINESS_STEP, Action, Outcome
 from models.identity import Role
 from models.translatable import Translatable
 
-MAX_CODES = 10_000
+MAX_CODES = 100_000
 CLOCK_SKEW = timedelta(minutes=5)
 
 _CHAIN = frozenset(
@@ -141,9 +142,9 @@ async def record(
             status_code, body = _answer(request, facility, destination, event_time, work)
             if discrepancies is not None:
                 body["discrepancies"] = discrepancies
-            event_row = [
+            event_row = EventRow(
                 request.event_id,
-                request.action.value,
+                request.action,
                 BUSINESS_STEP[request.action],
                 facility.id,
                 destination.id if destination else None,
@@ -154,23 +155,17 @@ async def record(
                 request.offline,
                 payload_hash,
                 {"status_code": status_code, "body": body},
-            ]
+            )
             if not await store.insert_event(connection, event_row):
                 raise _AlreadyRecorded
-            for row in work.pack_events:
-                row[2:2] = [request.event_id]
-                row[7:7] = [now]
-            await store.insert_pack_events(connection, work.pack_events)
-            for row in work.updates:
-                row[6:6] = [request.event_id]
-            await store.update_packs(connection, work.updates)
+            await store.write_packs(
+                connection, request.event_id, now, work.pack_events, work.updates, locked.packs
+            )
             new_case = locked.target if locked.new_target else None
             if new_case is not None and new_case.sscc in cases.saves:
                 await containers.create(connection, new_case, facility.id, now, request.event_id)
             await containers.save(connection, list(cases.saves.values()), request.event_id)
-            for row in cases.events:
-                row[1:1] = [request.event_id]
-            await containers.record_events(connection, cases.events)
+            await containers.record_events(connection, cases.events, request.event_id)
             await raise_alerts(connection, directory, request.event_id, alerts, now)
     except _AlreadyRecorded:
         # A retry of an event already recorded (or racing its twin): answer as the first did.
@@ -328,9 +323,9 @@ def _decide(
             pack_into(work, text, code, pack, locked.target, ctx)
         else:
             pack_work(work, text, code, locked.packs, products, ctx)
-    changed = sum(r["outcome"] != Outcome.refused.value for r in work.results)
+    changed = sum(r.outcome is not Outcome.refused for r in work.results)
     if locked.target is not None and changed:
-        packed = sum(r["outcome"] == "ok" and r["gtin"] is not None for r in work.results)
+        packed = sum(r.outcome is Outcome.ok and r.is_pack for r in work.results)
         cases.saves.setdefault(locked.target.sscc, locked.target)
         cases.record(ctx, locked.target.sscc, packed, Outcome.ok, "")
     if found is None:
@@ -352,7 +347,7 @@ def _key(code: Code) -> object:
     return None
 
 
-def _duplicate(text: str, code: Code, reason: str) -> dict[str, Any]:
+def _duplicate(text: str, code: Code, reason: str) -> CodeResult:
     if isinstance(code, ContainerCode):
         return case_result(text, code.sscc, Outcome.warning, reason)
     assert isinstance(code, PackCode)
@@ -415,8 +410,8 @@ def _answer(
         "destination_gln": destination.gln if destination else None,
         "event_time": event_time.isoformat(),
         "offline": request.offline,
-        "results": work.results,
-        "summary": {o.value: sum(r["outcome"] == o.value for r in work.results) for o in Outcome},
+        "results": [r.as_json() for r in work.results],
+        "summary": {o.value: sum(r.outcome is o for r in work.results) for o in Outcome},
     }
     status_code = status_code_of(work)
     if status_code != 200:
@@ -425,7 +420,7 @@ def _answer(
             "title": "Conflict" if status_code == 409 else "Invalid input",
             "detail": Translatable(
                 "Every code was refused; nothing changed. %(reason)s",
-                reason=work.results[0]["reason"],
+                reason=work.results[0].reason,
             ),
         }
     return status_code, body

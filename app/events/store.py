@@ -5,35 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.events.rows import EventRow, PackEventRow, PackRow, PackUpdate
+from app.events.transitions import PackState
 from app.indicators import summaries
 from models.packs import PackStatus
 
 Connection = psycopg.AsyncConnection[Any]
-
-
-@dataclass(frozen=True)
-class PackRow:
-    gtin: str
-    serial: str
-    lot: str
-    status: PackStatus
-    holder_id: uuid.UUID | None
-    transit_from_id: uuid.UUID | None
-    transit_to_id: uuid.UUID | None
-    status_facility_id: uuid.UUID | None
-    status_at: datetime
-    expiry: date
-    overlay: str | None  # the batch's recall or withdrawal
-    owner_id: uuid.UUID  # the batch's owner
-    container_sscc: str | None
-    returning: bool  # in transit as a return
 
 
 # The keys travel as two arrays: an IN list of 10,000 pairs would exceed PostgreSQL's parser
@@ -43,7 +27,7 @@ class PackRow:
 _LOCK_PACKS = """
 SELECT p.gtin, p.serial, p.lot, p.status, p.holder_id, p.transit_from_id, p.transit_to_id,
        p.status_facility_id, p.status_at, b.expiry, b.overlay, b.organization_id,
-       p.container_sscc, p.in_return
+       p.container_sscc, p.in_return, p.version
 FROM packs p
 JOIN unnest(%s::char(14)[], %s::text[]) AS wanted(gtin, serial)
   ON p.gtin = wanted.gtin AND p.serial = wanted.serial
@@ -59,37 +43,35 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
-_PACK_EVENT_COLUMNS = """
-gtin, serial, event_id, action, facility_id, destination_id, event_time, recorded_at, offline,
-outcome, status_before, status_after, reason, container_sscc
+# Many rows as one statement over arrays (a pallet moves 10,000 packs in one event); what the
+# event shares is given once.
+_INSERT_PACK_EVENTS = """
+INSERT INTO pack_events (gtin, serial, version, event_id, action, facility_id, destination_id,
+                         event_time, recorded_at, offline, outcome, status_before, status_after,
+                         reason, container_sscc)
+SELECT r.gtin, r.serial, r.version, %(event_id)s, r.action, r.facility_id, r.destination_id,
+       r.event_time, %(recorded_at)s, r.offline, r.outcome, r.status_before, r.status_after,
+       r.reason, r.container_sscc
+FROM unnest(%(gtin)s::char(14)[], %(serial)s::text[], %(version)s::int[], %(action)s::text[],
+            %(facility_id)s::uuid[], %(destination_id)s::uuid[], %(event_time)s::timestamptz[],
+            %(offline)s::bool[], %(outcome)s::text[], %(status_before)s::text[],
+            %(status_after)s::text[], %(reason)s::text[], %(container_sscc)s::char(18)[])
+     AS r(gtin, serial, version, action, facility_id, destination_id, event_time, offline,
+          outcome, status_before, status_after, reason, container_sscc)
 """
-_INSERT_PACK_EVENT = f"""
-INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-"""  # noqa: S608 (constants only, like the queries below)
-# Many rows as one statement over arrays (a pallet moves 10,000 packs in one event).
-_INSERT_PACK_EVENTS = f"""
-INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
-SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::uuid[], %s::text[], %s::uuid[], %s::uuid[],
-                     %s::timestamptz[], %s::timestamptz[], %s::bool[], %s::text[], %s::text[],
-                     %s::text[], %s::text[], %s::char(18)[])
-"""  # noqa: S608
-_UPDATE_PACK = """
-UPDATE packs SET status = %s, holder_id = %s, transit_from_id = %s, transit_to_id = %s,
-                 status_facility_id = %s, status_at = %s, last_event_id = %s, container_sscc = %s,
-                 in_return = %s
-WHERE gtin = %s AND serial = %s
-"""
+# Every pack with a new line in its history gets its new version; `changed` says whether its
+# state changed too (only then is this event its last).
 _UPDATE_PACKS = """
 UPDATE packs p SET status = u.status, holder_id = u.holder_id,
                    transit_from_id = u.transit_from_id, transit_to_id = u.transit_to_id,
                    status_facility_id = u.status_facility_id, status_at = u.status_at,
-                   last_event_id = u.last_event_id, container_sscc = u.container_sscc,
-                   in_return = u.in_return
-FROM unnest(%s::text[], %s::uuid[], %s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[],
-            %s::uuid[], %s::char(18)[], %s::bool[], %s::char(14)[], %s::text[])
-     AS u(status, holder_id, transit_from_id, transit_to_id, status_facility_id, status_at,
-          last_event_id, container_sscc, in_return, gtin, serial)
+                   container_sscc = u.container_sscc, in_return = u.in_return,
+                   version = u.version,
+                   last_event_id = CASE WHEN u.changed THEN %s ELSE p.last_event_id END
+FROM unnest(%s::char(14)[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::uuid[],
+            %s::uuid[], %s::timestamptz[], %s::char(18)[], %s::bool[], %s::int[], %s::bool[])
+     AS u(gtin, serial, status, holder_id, transit_from_id, transit_to_id, status_facility_id,
+          status_at, container_sscc, in_return, version, changed)
 WHERE p.gtin = u.gtin AND p.serial = u.serial
 """
 _STORED_EVENT = "SELECT payload_hash, response FROM events WHERE event_id = %s"
@@ -115,32 +97,137 @@ async def product_owners(connection: Connection, gtins: set[str]) -> dict[str, u
     return {gtin: owner for gtin, owner in await cursor.fetchall()}
 
 
-async def insert_event(connection: Connection, row: Sequence[Any]) -> bool:
+# The stored answer, as the API sends it; reasons are `Translatable` strings.
+_ANSWER = msgspec.json.Encoder(enc_hook=str)
+
+
+def _json(value: Any) -> str:
+    return _ANSWER.encode(value).decode()
+
+
+async def insert_event(connection: Connection, row: EventRow) -> bool:
     """False when an event with this id exists already (a retry raced this one)."""
-    values = [*row[:-1], Jsonb(row[-1])]
+    values = (
+        row.event_id,
+        row.action.value,
+        row.business_step,
+        row.facility_id,
+        row.destination_id,
+        row.actor_kind,
+        row.actor_id,
+        row.event_time,
+        row.recorded_at,
+        row.offline,
+        row.payload_hash,
+        Jsonb(row.response, dumps=_json),
+    )
     cursor = await connection.execute(_INSERT_EVENT, values)
     return await cursor.fetchone() is not None
 
 
-async def insert_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """The pack events, and what they add to the indicators."""
-    await _write(connection, _INSERT_PACK_EVENT, _INSERT_PACK_EVENTS, rows)
-    await summaries.count_pack_events(connection, rows)
-
-
-async def update_packs(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """The packs' new state, and the stock it moves (read from the rows before they change)."""
-    await summaries.move_stock(connection, rows)
-    await _write(connection, _UPDATE_PACK, _UPDATE_PACKS, rows)
-
-
-async def _write(
-    connection: Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
+async def write_packs(
+    connection: Connection,
+    event_id: uuid.UUID,
+    recorded_at: datetime,
+    lines: Sequence[PackEventRow],
+    updates: Sequence[PackUpdate],
+    packs: dict[tuple[str, str], PackRow],
 ) -> None:
-    if len(rows) == 1:  # the common case: one scan
-        await connection.execute(one, rows[0])
-    elif rows:
-        await connection.execute(many, [list(column) for column in zip(*rows, strict=True)])
+    """The event's lines in the packs' histories, each registered pack's next version (under
+    the lock taken by `lock_packs`), the packs' new state, and what they add to the indicators:
+    one statement each, whatever the number of packs."""
+    versions: dict[tuple[str, str], int] = {}
+    numbers: list[int | None] = []
+    for line in lines:
+        pack = packs.get(line.key)
+        if pack is None:  # an unknown pack: no row to number it by
+            numbers.append(None)
+            continue
+        version = versions.get(line.key, pack.version) + 1
+        versions[line.key] = version
+        numbers.append(version)
+    await _insert_pack_events(connection, event_id, recorded_at, lines, numbers)
+    await summaries.count_pack_events(connection, lines)
+    final = {update.pack.key: update for update in updates}
+    for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
+        pack = packs[key]
+        final[key] = PackUpdate(pack, pack_state_of(pack), pack.container_sscc)
+    writes = [final[key] for key in sorted(final)]
+    await summaries.move_stock(connection, [w for w in writes if w.changed])
+    await _update_packs(connection, event_id, writes, versions)
+
+
+def pack_state_of(pack: PackRow) -> PackState:
+    """The row's state as it stands (overlays play no part in what is written)."""
+    return PackState(
+        status=pack.status,
+        holder_id=pack.holder_id,
+        transit_from_id=pack.transit_from_id,
+        transit_to_id=pack.transit_to_id,
+        status_facility_id=pack.status_facility_id,
+        status_at=pack.status_at,
+        returning=pack.returning,
+    )
+
+
+async def _insert_pack_events(
+    connection: Connection,
+    event_id: uuid.UUID,
+    recorded_at: datetime,
+    lines: Sequence[PackEventRow],
+    versions: list[int | None],
+) -> None:
+    if not lines:
+        return
+    await connection.execute(
+        _INSERT_PACK_EVENTS,
+        {
+            "event_id": event_id,
+            "recorded_at": recorded_at,
+            "gtin": [r.gtin for r in lines],
+            "serial": [r.serial for r in lines],
+            "version": versions,
+            "action": [r.action.value for r in lines],
+            "facility_id": [r.facility_id for r in lines],
+            "destination_id": [r.destination_id for r in lines],
+            "event_time": [r.event_time for r in lines],
+            "offline": [r.offline for r in lines],
+            "outcome": [r.outcome.value for r in lines],
+            "status_before": [r.status_before.value if r.status_before else None for r in lines],
+            "status_after": [r.status_after.value if r.status_after else None for r in lines],
+            "reason": [r.reason for r in lines],
+            "container_sscc": [r.container_sscc for r in lines],
+        },
+    )
+
+
+async def _update_packs(
+    connection: Connection,
+    event_id: uuid.UUID,
+    writes: Sequence[PackUpdate],
+    versions: dict[tuple[str, str], int],
+) -> None:
+    if not writes:
+        return
+    states = [w.state for w in writes]
+    await connection.execute(
+        _UPDATE_PACKS,
+        (
+            event_id,
+            [w.pack.gtin for w in writes],
+            [w.pack.serial for w in writes],
+            [s.status.value for s in states],
+            [s.holder_id for s in states],
+            [s.transit_from_id for s in states],
+            [s.transit_to_id for s in states],
+            [s.status_facility_id for s in states],
+            [s.status_at for s in states],
+            [w.container_sscc for w in writes],
+            [s.returning for s in states],
+            [versions.get(w.pack.key, w.pack.version) for w in writes],
+            [w.changed for w in writes],
+        ),
+    )
 
 
 async def stored_event(connection: Connection, event_id: uuid.UUID) -> tuple[str, Any] | None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from app.alerts.engine import AlertDraft
 from app.events.containers import ContainerRow
-from app.events.store import PackRow
+from app.events.rows import CodeResult, PackEventRow, PackRow, PackUpdate
 from app.events.transitions import Context, Decision, PackState, decide
 from app.facilities.directory import Site
 from models.alerts import AlertCode
@@ -34,11 +33,11 @@ Code = PackCode | ContainerCode | str  # str: why the code cannot be read
 
 @dataclass
 class Work:
-    """What one event does, built up code by code (rows in the column order of `store`)."""
+    """What one event does, built up code by code."""
 
-    results: list[dict[str, Any]] = field(default_factory=list)
-    pack_events: list[list[Any]] = field(default_factory=list)
-    updates: list[list[Any]] = field(default_factory=list)
+    results: list[CodeResult] = field(default_factory=list)
+    pack_events: list[PackEventRow] = field(default_factory=list)
+    updates: list[PackUpdate] = field(default_factory=list)
     alerts: list[AlertDraft] = field(default_factory=list)
     conflict: bool = False
 
@@ -102,18 +101,18 @@ def result(
     status: str | None,
     reason: str,
     received_from: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> CodeResult:
     """One code's result; `received_from`: the sender (GLN, name) of a receipt of a shipment
     addressed here (only then is it there)."""
-    answer = {
-        "code": text,
-        "gtin": code.gtin if code else None,
-        "serial": code.serial if code else None,
-        "outcome": outcome.value,
-        "status": status,
-        "reason": reason,
-    }
-    return answer | {"received_from": received_from} if received_from else answer
+    return CodeResult(
+        text,
+        code.gtin if code else None,
+        code.serial if code else None,
+        outcome,
+        status,
+        reason,
+        received_from or None,
+    )
 
 
 def unknown(
@@ -226,23 +225,7 @@ def apply(
         )
     )
     if new != state or container != pack.container_sscc:
-        work.updates.append(pack_update(new, container, pack))
-
-
-def pack_update(state: PackState, container: str | None, pack: PackRow) -> list[Any]:
-    """Column order of store.update_packs, less the event id (inserted at 6)."""
-    return [
-        state.status.value,
-        state.holder_id,
-        state.transit_from_id,
-        state.transit_to_id,
-        state.status_facility_id,
-        state.status_at,
-        container,
-        state.returning,
-        pack.gtin,
-        pack.serial,
-    ]
+        work.updates.append(PackUpdate(pack, new, container))
 
 
 def _register_mismatch(code: PackCode, pack: PackRow) -> tuple[AlertCode, str] | None:
@@ -272,26 +255,24 @@ def pack_event(
     after: PackStatus | None,
     reason: str,
     container: str | None = None,
-) -> list[Any]:
-    """Column order of store.insert_pack_events, less the event id (inserted at 2) and the
-    recording time (at 7)."""
-    return [
+) -> PackEventRow:
+    return PackEventRow(
         gtin,
         serial[:20],
-        ctx.action.value,
+        ctx.action,
         ctx.facility_id,
         ctx.destination_id,
         ctx.event_time,
         ctx.offline,
-        outcome.value,
-        before.value if before else None,
-        after.value if after else None,
+        outcome,
+        before,
+        after,
         reason[:300],
         container,
-    ]
+    )
 
 
 def status_code_of(work: Work) -> int:
-    if work.results and all(r["outcome"] == Outcome.refused.value for r in work.results):
+    if work.results and all(r.outcome is Outcome.refused for r in work.results):
         return 409 if work.conflict else 422
     return 200

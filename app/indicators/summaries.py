@@ -9,18 +9,23 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from models.events import Outcome
 from models.indicators import DAY_ZONE
+
+if TYPE_CHECKING:
+    from app.events.rows import PackEventRow, PackUpdate
 
 Connection = psycopg.AsyncConnection[Any]
 
 # Pack statuses in which a pack held by a site is stock there (as recalls count it).
 HELD = ("active", "locked")
 # No custody (a pack's NULL holder or transit) in `batch_custody`, whose columns are its key.
-NO_SITE = "'00000000-0000-0000-0000-000000000000'::uuid"
+NIL = uuid.UUID(int=0)
+NO_SITE = f"'{NIL}'::uuid"
 
 _ADD_FLOWS = f"""
 INSERT INTO indicator_flows AS s (day, facility_id, gtin, action, packs, scans)
@@ -33,47 +38,23 @@ ORDER BY 1, 2, 3, 4
 ON CONFLICT (day, facility_id, gtin, action)
 DO UPDATE SET packs = s.packs + excluded.packs, scans = s.scans + excluded.scans
 """  # noqa: S608 (constants only)
-# A pack update's effect on stock, read from the pack rows before the update: minus one where
-# the pack was held, plus one where it will be.
-_MOVE_STOCK = f"""
+# What a set of pack updates moves, counted in Python from the rows as they were locked and as
+# they become, and added in one upsert each.
+_MOVE_STOCK = """
 INSERT INTO indicator_stock AS s (gtin, lot, facility_id, packs)
-SELECT p.gtin, p.lot, d.facility_id, sum(d.delta)
-FROM unnest(%s::char(14)[], %s::text[], %s::text[], %s::uuid[])
-     AS u(gtin, serial, status, holder_id)
-JOIN packs p ON p.gtin = u.gtin AND p.serial = u.serial
-CROSS JOIN LATERAL (
-    VALUES (CASE WHEN p.status IN {HELD} THEN p.holder_id END, -1),
-           (CASE WHEN u.status IN {HELD} THEN u.holder_id END, 1)
-) AS d(facility_id, delta)
-WHERE d.facility_id IS NOT NULL
-GROUP BY 1, 2, 3
-HAVING sum(d.delta) <> 0
+SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::uuid[], %s::bigint[])
 ORDER BY 1, 2, 3
 ON CONFLICT (gtin, lot, facility_id) DO UPDATE SET packs = s.packs + excluded.packs
-"""  # noqa: S608 (constants only)
-# The same update's effect on the batch's custody groups (`batch_custody`; no custody is the
-# nil UUID there): minus one from the pack's group before, plus one to its group after.
-_MOVE_CUSTODY = f"""
+"""
+_MOVE_CUSTODY = """
 INSERT INTO batch_custody AS s (gtin, lot, status, holder_id, transit_from_id, transit_to_id,
                                 packs)
-SELECT p.gtin, p.lot, d.status, d.holder_id, d.transit_from_id, d.transit_to_id, sum(d.delta)
-FROM unnest(%s::char(14)[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::uuid[])
-     AS u(gtin, serial, status, holder_id, transit_from_id, transit_to_id)
-JOIN packs p ON p.gtin = u.gtin AND p.serial = u.serial
-CROSS JOIN LATERAL (
-    VALUES (p.status, p.holder_id, p.transit_from_id, p.transit_to_id, -1),
-           (u.status, u.holder_id, u.transit_from_id, u.transit_to_id, 1)
-) AS c(status, holder_id, transit_from_id, transit_to_id, delta)
-CROSS JOIN LATERAL (
-    SELECT c.status, coalesce(c.holder_id, {NO_SITE}), coalesce(c.transit_from_id, {NO_SITE}),
-           coalesce(c.transit_to_id, {NO_SITE}), c.delta
-) AS d(status, holder_id, transit_from_id, transit_to_id, delta)
-GROUP BY 1, 2, 3, 4, 5, 6
-HAVING sum(d.delta) <> 0
+SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::text[], %s::uuid[], %s::uuid[],
+                     %s::uuid[], %s::bigint[])
 ORDER BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (gtin, lot, status, holder_id, transit_from_id, transit_to_id)
 DO UPDATE SET packs = s.packs + excluded.packs
-"""  # noqa: S608 (constants only)
+"""
 _ADD_CUSTODY = f"""
 INSERT INTO batch_custody AS s (gtin, lot, status, holder_id, transit_from_id, transit_to_id,
                                 packs)
@@ -104,20 +85,19 @@ ON CONFLICT (facility_id, gtin, code) DO UPDATE SET open = s.open + excluded.ope
 """
 
 
-def counted(outcome: str, status_after: str | None) -> bool:
+def counted(outcome: Outcome, status_after: object | None) -> bool:
     """Whether a pack event counts as done to a pack: recorded (not refused), of a registered
     pack (an unknown code has no status)."""
-    return outcome != "refused" and status_after is not None
+    return outcome is not Outcome.refused and status_after is not None
 
 
-async def count_pack_events(connection: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """`rows` in store.insert_pack_events' column order."""
+async def count_pack_events(connection: Connection, lines: Sequence[PackEventRow]) -> None:
     groups: Counter[tuple[datetime, uuid.UUID, str, str]] = Counter()
     done: Counter[tuple[datetime, uuid.UUID, str, str]] = Counter()
-    for row in rows:
-        key = (row[6], row[4], row[0], row[3])
+    for line in lines:
+        key = (line.event_time, line.facility_id, line.gtin, line.action.value)
         groups[key] += 1
-        done[key] += counted(row[9], row[11])
+        done[key] += counted(line.outcome, line.status_after)
     await _add_flows(connection, [(*key, done[key], scans) for key, scans in groups.items()])
 
 
@@ -135,15 +115,38 @@ async def count_commissioned(
     await connection.execute(_ADD_CUSTODY, (gtin, lot, facility_id, count))
 
 
-async def move_stock(connection: Connection, updates: Sequence[Sequence[Any]]) -> None:
-    """Before the packs are updated (stock per site, and each batch's custody groups):
-    `updates` in store.update_packs' column order."""
-    if updates:
-        keys = ([u[9] for u in updates], [u[10] for u in updates])
-        status, holder = [u[0] for u in updates], [u[1] for u in updates]
-        await connection.execute(_MOVE_STOCK, (*keys, status, holder))
-        moved = ([u[2] for u in updates], [u[3] for u in updates])
-        await connection.execute(_MOVE_CUSTODY, (*keys, status, holder, *moved))
+async def move_stock(connection: Connection, updates: Sequence[PackUpdate]) -> None:
+    """Stock per site, and each batch's custody groups, moved by `updates` (from each pack's
+    locked row to its new state)."""
+    stock: Counter[tuple[str, str, uuid.UUID]] = Counter()
+    custody: Counter[tuple[str, str, str, uuid.UUID, uuid.UUID, uuid.UUID]] = Counter()
+    for update in updates:
+        pack, state = update.pack, update.state
+        batch = (pack.gtin, pack.lot)
+        if pack.status.value in HELD and pack.holder_id is not None:
+            stock[(*batch, pack.holder_id)] -= 1
+        if state.status.value in HELD and state.holder_id is not None:
+            stock[(*batch, state.holder_id)] += 1
+        before = (pack.status.value, pack.holder_id, pack.transit_from_id, pack.transit_to_id)
+        after = (state.status.value, state.holder_id, state.transit_from_id, state.transit_to_id)
+        custody[(*batch, *_custody_key(*before))] -= 1
+        custody[(*batch, *_custody_key(*after))] += 1
+    await _upsert(connection, _MOVE_STOCK, stock)
+    await _upsert(connection, _MOVE_CUSTODY, custody)
+
+
+def _custody_key(
+    status: str, *sites: uuid.UUID | None
+) -> tuple[str, uuid.UUID, uuid.UUID, uuid.UUID]:
+    holder, sent_from, sent_to = (site or NIL for site in sites)
+    return (status, holder, sent_from, sent_to)
+
+
+async def _upsert(connection: Connection, statement: str, deltas: Counter[Any]) -> None:
+    rows = [(*key, delta) for key, delta in deltas.items() if delta]
+    if rows:
+        columns = list(zip(*rows, strict=True))
+        await connection.execute(statement, [list(column) for column in columns])
 
 
 async def count_alerts(

@@ -221,7 +221,10 @@ async def history(
         statement = statement.where(
             or_(col(PackEvent.facility_id).in_(own), col(PackEvent.destination_id).in_(own))
         )
-    rows = (await session.exec(statement.order_by(col(PackEvent.recorded_at)))).all()
+    # In the order the pack went through them (its versions, given under its row lock); lines
+    # from before versions were kept come first, as recorded.
+    order = (col(PackEvent.version).asc().nulls_first(), col(PackEvent.recorded_at))
+    rows = (await session.exec(statement.order_by(*order))).all()
     commission = await session.get(Event, pack.commission_event_id)
     custody = [pack.holder_id, pack.transit_from_id, pack.transit_to_id]
     handled = [

@@ -352,7 +352,7 @@ SELECT event_id, action, facility_id, destination_id, event_time, recorded_at, o
        status_after, offline
 FROM pack_events
 WHERE gtin = %s AND serial = %s AND outcome <> 'refused'
-ORDER BY event_time, recorded_at
+ORDER BY version NULLS FIRST, recorded_at, event_time
 """
 
 
