@@ -19,9 +19,10 @@ depends_on: str | Sequence[str] | None = None
 # null: the lines recorded before versions were kept were hashed without it, and keep their
 # hashes (their version stays null; a history lists them first, in the order recorded).
 AUDIT_CONTENT = """
-CREATE FUNCTION audit_content(content jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN content -> 'version' = 'null'::jsonb THEN content - 'version' ELSE content END
-           - 'chain_seq' - 'row_hash'
+CREATE FUNCTION audit_content(content jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN content -> 'version' = 'null'::jsonb THEN content - 'version'
+                ELSE content END - 'chain_seq' - 'row_hash'
 $$
 """
 AUDIT_CHAIN = """
