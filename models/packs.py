@@ -4,6 +4,7 @@ The state is a projection of the pack's events, updated in the same transaction 
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from datetime import date, datetime
 
@@ -36,6 +37,7 @@ class Overlay(enum.StrEnum):
 FINAL_STATUSES = frozenset({PackStatus.stolen, PackStatus.destroyed})
 
 
+@functools.lru_cache(maxsize=1024)  # an event's packs share a few batches: pure, so kept
 def pack_overlays(expiry: date, batch_overlay: str | None, today: date) -> frozenset[Overlay]:
     """A pack's overlays: expired from its batch's expiry date, recalled or withdrawn from its
     batch (set by a recall)."""

@@ -4,6 +4,7 @@ digital signature's serialised key). Digital Link URIs are in `digital_link`."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from models.gs1_syntax.dictionary import AIS, AIEntry, Component, ai_at, matches
@@ -65,6 +66,17 @@ _CHECKS: dict[Component, tuple[Linter, ...]] = {
 
 def lint(entry: AIEntry, value: str) -> None:
     """Check one AI's value against its components and their linters."""
+    _lint_once(entry.ai, value)
+
+
+# An event of 100,000 codes of one batch repeats its GTIN, lot and expiry in every code: each is
+# checked once. Only values found valid are kept (a failure raises again, with its reason).
+@functools.lru_cache(maxsize=1024)
+def _lint_once(ai: str, value: str) -> None:
+    _lint(AIS[ai], value)
+
+
+def _lint(entry: AIEntry, value: str) -> None:
     ai = entry.ai
     if not value:
         raise GS1DataError(Translatable("%(ai)s has no value", ai=describe(ai)))
@@ -167,7 +179,7 @@ def compose(fields: list[Field]) -> str:
     return "".join(parts)
 
 
-def _present(pattern: str, ais: set[str], itself: str) -> str | None:
+def _present(pattern: str, ais: frozenset[str], itself: str) -> str | None:
     if "n" not in pattern:
         return pattern if pattern in ais and pattern != itself else None
     return next((ai for ai in sorted(ais) if ai != itself and matches(pattern, ai)), None)
@@ -183,7 +195,23 @@ def check_associations(fields: list[Field]) -> dict[str, str]:
             raise GS1DataError(
                 Translatable("AI (%(ai)s) appears twice with different values", ai=ai)
             )
-    ais = set(values)
+    ais = frozenset(values)
+    _check_rules(ais)
+    if "8030" in ais:
+        for key in ("253", "255", "8003"):
+            if key in ais and len(values[key]) == AIS[key].min_length:
+                raise GS1DataError(
+                    Translatable(
+                        "a digital signature (AI 8030) needs %(key)s with its serial part",
+                        key=describe(key),
+                    )
+                )
+    return values
+
+
+# The rules between AIs depend only on which AIs a code has: a few combinations in practice.
+@functools.lru_cache(maxsize=256)
+def _check_rules(ais: frozenset[str]) -> None:
     for ai in sorted(ais):
         entry = AIS[ai]
         for pattern in entry.excludes:
@@ -202,16 +230,6 @@ def check_associations(fields: list[Field]) -> dict[str, str]:
                         "%(noun)s needs %(needed)s", noun=_noun(ai), needed=_needed(alternatives)
                     )
                 )
-    if "8030" in ais:
-        for key in ("253", "255", "8003"):
-            if key in ais and len(values[key]) == AIS[key].min_length:
-                raise GS1DataError(
-                    Translatable(
-                        "a digital signature (AI 8030) needs %(key)s with its serial part",
-                        key=describe(key),
-                    )
-                )
-    return values
 
 
 # How a `req=` rule's AIs are joined in a sentence (templates, filled by _joined).
