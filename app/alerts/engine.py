@@ -79,6 +79,20 @@ async def worth_raising(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: uuid.UUID
+    code: AlertCode
+    message: str
+    gtin: str | None
+    serial: str | None
+    lot: str | None
+    event_id: uuid.UUID | None
+    facility_id: uuid.UUID
+    organization_ids: list[uuid.UUID]
+    raised_at: datetime
+
+
 async def raise_alerts(
     connection: Connection,
     directory: FacilityDirectory,
@@ -86,8 +100,19 @@ async def raise_alerts(
     drafts: Sequence[AlertDraft],
     now: datetime,
 ) -> None:
-    """Insert the alerts, less those already open for the same pack, kind and site (a pack
-    scanned again while its alert is being looked into adds nothing to triage)."""
+    await insert_alerts(connection, await new_alerts(connection, directory, event_id, drafts, now))
+
+
+async def new_alerts(
+    connection: Connection,
+    directory: FacilityDirectory,
+    event_id: uuid.UUID | None,
+    drafts: Sequence[AlertDraft],
+    now: datetime,
+) -> list[AlertRow]:
+    """The alerts to insert, less those already open for the same pack, kind and site (a pack
+    scanned again while its alert is being looked into adds nothing to triage). Reads only:
+    the event path writes them with the rest of the event."""
     rows = []
     for draft in await _not_open(connection, drafts):
         organizations = []
@@ -98,11 +123,9 @@ async def raise_alerts(
         if draft.owner_id is not None and draft.owner_id not in organizations:
             organizations.append(draft.owner_id)
         rows.append(
-            (
+            AlertRow(
                 uuid.uuid4(),
-                draft.code.value,
-                SEVERITY[draft.code].value,
-                AlertStatus.new.value,
+                draft.code,
                 draft.message[:500],
                 draft.gtin,
                 draft.serial[:20] if draft.serial else None,
@@ -111,13 +134,27 @@ async def raise_alerts(
                 draft.facility_id,
                 organizations,
                 now,
-                now,
             )
         )
-    if rows:
-        async with connection.cursor() as cursor:
-            await cursor.executemany(_INSERT, rows)
-        await summaries.count_alerts(connection, [(r[11], r[9], r[5], r[1]) for r in rows])
+    return rows
+
+
+async def insert_alerts(connection: Connection, rows: Sequence[AlertRow]) -> None:
+    if not rows:
+        return
+    values = [
+        (
+            r.id, r.code.value, SEVERITY[r.code].value, AlertStatus.new.value, r.message, r.gtin,
+            r.serial, r.lot, r.event_id, r.facility_id, r.organization_ids, r.raised_at,
+            r.raised_at,
+        )
+        for r in rows
+    ]  # fmt: skip
+    async with connection.cursor() as cursor:
+        await cursor.executemany(_INSERT, values)
+    await summaries.count_alerts(
+        connection, [(r.raised_at, r.facility_id, r.gtin, r.code.value) for r in rows]
+    )
 
 
 async def _not_open(connection: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:

@@ -8,11 +8,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.alerts.engine import raise_alerts, worth_raising
+from app.alerts.engine import insert_alerts, new_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.events import containers, store
@@ -138,7 +139,8 @@ async def record(
             work, cases = Work(), CaseWork()
             products = await store.product_owners(connection, unknown_gtins)
             discrepancies = _decide(request, codes, locked, products, ctx, found, work, cases)
-            alerts = await worth_raising(connection, work.alerts, facility.id, request.action)
+            drafts = await worth_raising(connection, work.alerts, facility.id, request.action)
+            alerts = await new_alerts(connection, directory, request.event_id, drafts, now)
             status_code, body = _answer(request, facility, destination, event_time, work)
             if discrepancies is not None:
                 body["discrepancies"] = discrepancies
@@ -156,17 +158,23 @@ async def record(
                 payload_hash,
                 {"status_code": status_code, "body": body},
             )
-            if not await store.insert_event(connection, event_row):
+            # The writes go out together (one round trip) unless they are many, which go by
+            # COPY; whether the event was new is known once they are done.
+            bulk = max(len(work.pack_events), len(work.updates)) >= store.BULK
+            async with nullcontext() if bulk else connection.pipeline():
+                claim = await store.write_event(
+                    connection, event_row, work.pack_events, work.updates, locked.packs
+                )
+                new_case = locked.target if locked.new_target else None
+                if new_case is not None and new_case.sscc in cases.saves:
+                    await containers.create(
+                        connection, new_case, facility.id, now, request.event_id
+                    )
+                await containers.save(connection, list(cases.saves.values()), request.event_id)
+                await containers.record_events(connection, cases.events, request.event_id)
+                await insert_alerts(connection, alerts)
+            if not await claim.is_new():
                 raise _AlreadyRecorded
-            await store.write_packs(
-                connection, request.event_id, now, work.pack_events, work.updates, locked.packs
-            )
-            new_case = locked.target if locked.new_target else None
-            if new_case is not None and new_case.sscc in cases.saves:
-                await containers.create(connection, new_case, facility.id, now, request.event_id)
-            await containers.save(connection, list(cases.saves.values()), request.event_id)
-            await containers.record_events(connection, cases.events, request.event_id)
-            await raise_alerts(connection, directory, request.event_id, alerts, now)
     except _AlreadyRecorded:
         # A retry of an event already recorded (or racing its twin): answer as the first did.
         stored = await store.stored_event(connection, request.event_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,11 +56,18 @@ _PACK_EVENT_TYPES = (
     "text", "text", "int4", "uuid", "text", "uuid", "uuid", "timestamptz", "timestamptz", "bool",
     "text", "text", "text", "text", "text",
 )  # fmt: skip
-_INSERT_PACK_EVENTS = f"""
-INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
-SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::int[], %s::uuid[], %s::text[], %s::uuid[],
-                     %s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::bool[], %s::text[],
-                     %s::text[], %s::text[], %s::text[], %s::char(18)[])
+# A few lines go with their event in one statement, written only if the event is new (a retry
+# of a recorded event then writes none, and the transaction is rolled back).
+_INSERT_EVENT_WITH_LINES = f"""
+WITH event AS ({_INSERT_EVENT}), lines AS (
+    INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
+    SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::int[], %s::uuid[], %s::text[],
+                         %s::uuid[], %s::uuid[], %s::timestamptz[], %s::timestamptz[],
+                         %s::bool[], %s::text[], %s::text[], %s::text[], %s::text[],
+                         %s::char(18)[])
+    WHERE EXISTS (SELECT FROM event)
+)
+SELECT event_id FROM event
 """  # noqa: S608 (constants only)
 _COPY_PACK_EVENTS = f"COPY pack_events ({_PACK_EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _PACK_WRITE_TYPES = (
@@ -126,9 +134,63 @@ def _json(value: Any) -> str:
     return _ANSWER.encode(value).decode()
 
 
-async def insert_event(connection: Connection, row: EventRow) -> bool:
-    """False when an event with this id exists already (a retry raced this one)."""
-    values = (
+@dataclass
+class Claim:
+    """Whether the event was new, known once its writes have been sent."""
+
+    cursor: psycopg.AsyncCursor[Any] | None
+    new: bool | None = None
+
+    async def is_new(self) -> bool:
+        if self.new is None:
+            assert self.cursor is not None
+            self.new = await self.cursor.fetchone() is not None
+        return self.new
+
+
+async def write_event(
+    connection: Connection,
+    row: EventRow,
+    lines: Sequence[PackEventRow],
+    updates: Sequence[PackUpdate],
+    packs: dict[tuple[str, str], PackRow],
+) -> Claim:
+    """The event, its lines in the packs' histories, each registered pack's next version (under
+    the lock taken by `lock_packs`), the packs' new state, and what they add to the indicators:
+    one statement each, whatever the number of packs. In a pipeline, nothing is waited for."""
+    versions: dict[tuple[str, str], int] = {}
+    numbers: list[int | None] = []
+    for line in lines:
+        pack = packs.get(line.key)
+        if pack is None:  # an unknown pack: no row to number it by
+            numbers.append(None)
+            continue
+        version = versions.get(line.key, pack.version) + 1
+        versions[line.key] = version
+        numbers.append(version)
+    event = _event_values(row)
+    history = _pack_event_rows(row.event_id, row.recorded_at, lines, numbers)
+    if len(history) < BULK:
+        columns = _columns(history) if history else [[] for _ in _PACK_EVENT_TYPES]
+        claim = Claim(await connection.execute(_INSERT_EVENT_WITH_LINES, (*event, *columns)))
+    else:
+        claim = Claim(await connection.execute(_INSERT_EVENT, event))
+        if not await claim.is_new():
+            return claim
+        await _copy(connection, _COPY_PACK_EVENTS, _PACK_EVENT_TYPES, history)
+    await summaries.count_pack_events(connection, lines)
+    final = {update.pack.key: update for update in updates}
+    for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
+        pack = packs[key]
+        final[key] = PackUpdate(pack, pack_state_of(pack), pack.container_sscc)
+    writes = [final[key] for key in sorted(final)]
+    await summaries.move_stock(connection, [w for w in writes if w.changed])
+    await _update_packs(connection, row.event_id, writes, versions)
+    return claim
+
+
+def _event_values(row: EventRow) -> tuple[Any, ...]:
+    return (
         row.event_id,
         row.action.value,
         row.business_step,
@@ -142,40 +204,6 @@ async def insert_event(connection: Connection, row: EventRow) -> bool:
         row.payload_hash,
         Jsonb(row.response, dumps=_json),
     )
-    cursor = await connection.execute(_INSERT_EVENT, values)
-    return await cursor.fetchone() is not None
-
-
-async def write_packs(
-    connection: Connection,
-    event_id: uuid.UUID,
-    recorded_at: datetime,
-    lines: Sequence[PackEventRow],
-    updates: Sequence[PackUpdate],
-    packs: dict[tuple[str, str], PackRow],
-) -> None:
-    """The event's lines in the packs' histories, each registered pack's next version (under
-    the lock taken by `lock_packs`), the packs' new state, and what they add to the indicators:
-    one statement each, whatever the number of packs."""
-    versions: dict[tuple[str, str], int] = {}
-    numbers: list[int | None] = []
-    for line in lines:
-        pack = packs.get(line.key)
-        if pack is None:  # an unknown pack: no row to number it by
-            numbers.append(None)
-            continue
-        version = versions.get(line.key, pack.version) + 1
-        versions[line.key] = version
-        numbers.append(version)
-    await _insert_pack_events(connection, event_id, recorded_at, lines, numbers)
-    await summaries.count_pack_events(connection, lines)
-    final = {update.pack.key: update for update in updates}
-    for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
-        pack = packs[key]
-        final[key] = PackUpdate(pack, pack_state_of(pack), pack.container_sscc)
-    writes = [final[key] for key in sorted(final)]
-    await summaries.move_stock(connection, [w for w in writes if w.changed])
-    await _update_packs(connection, event_id, writes, versions)
 
 
 def pack_state_of(pack: PackRow) -> PackState:
@@ -191,14 +219,13 @@ def pack_state_of(pack: PackRow) -> PackState:
     )
 
 
-async def _insert_pack_events(
-    connection: Connection,
+def _pack_event_rows(
     event_id: uuid.UUID,
     recorded_at: datetime,
     lines: Sequence[PackEventRow],
     versions: list[int | None],
-) -> None:
-    rows = [
+) -> list[tuple[Any, ...]]:
+    return [
         (
             r.gtin, r.serial, version, event_id, r.action.value, r.facility_id, r.destination_id,
             r.event_time, recorded_at, r.offline, r.outcome.value,
@@ -207,10 +234,6 @@ async def _insert_pack_events(
         )
         for r, version in zip(lines, versions, strict=True)
     ]  # fmt: skip
-    if len(rows) >= BULK:
-        await _copy(connection, _COPY_PACK_EVENTS, _PACK_EVENT_TYPES, rows)
-    elif rows:
-        await connection.execute(_INSERT_PACK_EVENTS, _columns(rows))
 
 
 async def _update_packs(
