@@ -4,7 +4,7 @@ event is the busiest write path (every scan at every counter)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -170,8 +170,8 @@ async def write_event(
         numbers.append(version)
     event = _event_values(row)
     history = _pack_event_rows(row.event_id, row.recorded_at, lines, numbers)
-    if len(history) < BULK:
-        columns = _columns(history) if history else [[] for _ in _PACK_EVENT_TYPES]
+    if len(lines) < BULK:
+        columns = _columns(list(history)) if lines else [[] for _ in _PACK_EVENT_TYPES]
         claim = Claim(await connection.execute(_INSERT_EVENT_WITH_LINES, (*event, *columns)))
     else:
         claim = Claim(await connection.execute(_INSERT_EVENT, event))
@@ -224,8 +224,9 @@ def _pack_event_rows(
     recorded_at: datetime,
     lines: Sequence[PackEventRow],
     versions: list[int | None],
-) -> list[tuple[Any, ...]]:
-    return [
+) -> Iterator[tuple[Any, ...]]:
+    """Made as they are sent: 100,000 of them need not all be held at once."""
+    return (
         (
             r.gtin, r.serial, version, event_id, r.action.value, r.facility_id, r.destination_id,
             r.event_time, recorded_at, r.offline, r.outcome.value,
@@ -233,7 +234,7 @@ def _pack_event_rows(
             r.status_after.value if r.status_after else None, r.reason, r.container_sscc,
         )
         for r, version in zip(lines, versions, strict=True)
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 async def _update_packs(
@@ -242,7 +243,7 @@ async def _update_packs(
     writes: Sequence[PackUpdate],
     versions: dict[tuple[str, str], int],
 ) -> None:
-    rows = [
+    rows = (
         (
             w.pack.gtin, w.pack.serial, w.state.status.value, w.state.holder_id,
             w.state.transit_from_id, w.state.transit_to_id, w.state.status_facility_id,
@@ -250,14 +251,14 @@ async def _update_packs(
             versions.get(w.pack.key, w.pack.version), w.changed,
         )
         for w in writes
-    ]  # fmt: skip
-    if len(rows) >= BULK:
+    )  # fmt: skip
+    if len(writes) >= BULK:
         await connection.execute(_PACK_WRITES)
         await _copy(connection, _COPY_PACK_WRITES, _PACK_WRITE_TYPES, rows)
         await connection.execute(_UPDATE_PACKS.format(writes="pack_writes u"), (event_id,))
-    elif rows:
+    elif writes:
         statement = _UPDATE_PACKS.format(writes=_ARRAY_PACK_WRITES)
-        await connection.execute(statement, (event_id, *_columns(rows)))
+        await connection.execute(statement, (event_id, *_columns(list(rows))))
 
 
 def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -265,7 +266,7 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
 
 
 async def _copy(
-    connection: Connection, statement: str, types: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: Connection, statement: str, types: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     async with connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types(list(types))

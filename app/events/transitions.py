@@ -64,7 +64,7 @@ VERB = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PackState:
     status: PackStatus
     holder_id: uuid.UUID | None
