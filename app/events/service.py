@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+
 from app.alerts.engine import insert_alerts, new_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, InvalidInput
@@ -95,10 +97,6 @@ class EventAnswer:
     body: dict[str, Any]
 
 
-class _AlreadyRecorded(Exception):
-    pass
-
-
 async def record(
     connection: Connection,
     directory: FacilityDirectory,
@@ -115,28 +113,19 @@ async def record(
     codes = [read(text, request.reader) for text in request.codes]
     target = _target(request)
     found = _found(request)
+    # A few codes naming no case: the whole transaction is pipelined (BEGIN with the lock, the
+    # writes with COMMIT). Cases may hold thousands of packs, whose rows go by COPY, which a
+    # pipeline cannot carry.
+    few = len(codes) < store.BULK and target is None
+    few = few and not any(isinstance(code, ContainerCode) for code in codes)
     try:
-        async with connection.transaction():
+        async with connection.pipeline() if few else nullcontext(), connection.transaction():
             locked = await _lock(connection, request, codes, target, facility, found)
-            unknown_gtins = {key[0] for key in locked.wanted if key not in locked.packs}
-            ctx = Context(
-                action=request.action,
-                facility_id=facility.id,
-                destination_id=destination.id if destination else None,
-                event_time=event_time,
-                offline=request.offline,
-                organization_id=facility.organization_id,
-                sites=await directory.sites(
-                    connection,
-                    related_sites(
-                        locked.packs.values(),
-                        (tree.root for tree in locked.trees.values()),
-                        facility,
-                        destination,
-                    ),
-                ),
+            ctx = await _context(
+                connection, directory, request, locked, facility, destination, event_time
             )
             work, cases = Work(), CaseWork()
+            unknown_gtins = {key[0] for key in locked.wanted if key not in locked.packs}
             products = await store.product_owners(connection, unknown_gtins)
             discrepancies = _decide(request, codes, locked, products, ctx, found, work, cases)
             drafts = await worth_raising(connection, work.alerts, facility.id, request.action)
@@ -158,11 +147,9 @@ async def record(
                 payload_hash,
                 {"status_code": status_code, "body": body},
             )
-            # The writes go out together (one round trip) unless they are many, which go by
-            # COPY; whether the event was new is known once they are done.
             bulk = max(len(work.pack_events), len(work.updates)) >= store.BULK
             async with nullcontext() if bulk else connection.pipeline():
-                claim = await store.write_event(
+                await store.write_event(
                     connection, event_row, work.pack_events, work.updates, locked.packs
                 )
                 new_case = locked.target if locked.new_target else None
@@ -173,9 +160,9 @@ async def record(
                 await containers.save(connection, list(cases.saves.values()), request.event_id)
                 await containers.record_events(connection, cases.events, request.event_id)
                 await insert_alerts(connection, alerts)
-            if not await claim.is_new():
-                raise _AlreadyRecorded
-    except _AlreadyRecorded:
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != store.EVENT_KEY:
+            raise
         # A retry of an event already recorded (or racing its twin): answer as the first did.
         stored = await store.stored_event(connection, request.event_id)
         assert stored is not None
@@ -188,6 +175,32 @@ async def record(
             raise
         return _replay(request.event_id, stored, payload_hash)
     return EventAnswer(status_code, body)
+
+
+async def _context(
+    connection: Connection,
+    directory: FacilityDirectory,
+    request: EventRequest,
+    locked: _Locked,
+    facility: Site,
+    destination: Site | None,
+    event_time: datetime,
+) -> Context:
+    involved = related_sites(
+        locked.packs.values(),
+        (tree.root for tree in locked.trees.values()),
+        facility,
+        destination,
+    )
+    return Context(
+        action=request.action,
+        facility_id=facility.id,
+        destination_id=destination.id if destination else None,
+        event_time=event_time,
+        offline=request.offline,
+        organization_id=facility.organization_id,
+        sites=await directory.sites(connection, involved),
+    )
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,12 +36,13 @@ ORDER BY p.gtin, p.serial
 FOR UPDATE OF p
 """
 _KNOWN_PRODUCTS = "SELECT gtin, organization_id FROM products WHERE gtin = ANY(%s::char(14)[])"
+# An event id recorded already (a retry, or its twin racing it) is this key's violation: the
+# transaction is rolled back and the first answer given again.
+EVENT_KEY = "pk_events"
 _INSERT_EVENT = """
 INSERT INTO events (event_id, action, business_step, facility_id, destination_id, actor_kind,
                     actor_id, event_time, recorded_at, offline, payload_hash, response)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
 """
 # A few rows (a scan) go as one statement over arrays: one round trip. From `BULK` rows on they go
 # by binary COPY, measured on 10,000 rows: pack events 0.12–0.2 s against 0.44–0.7 s as one
@@ -56,18 +56,11 @@ _PACK_EVENT_TYPES = (
     "text", "text", "int4", "uuid", "text", "uuid", "uuid", "timestamptz", "timestamptz", "bool",
     "text", "text", "text", "text", "text",
 )  # fmt: skip
-# A few lines go with their event in one statement, written only if the event is new (a retry
-# of a recorded event then writes none, and the transaction is rolled back).
-_INSERT_EVENT_WITH_LINES = f"""
-WITH event AS ({_INSERT_EVENT}), lines AS (
-    INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
-    SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::int[], %s::uuid[], %s::text[],
-                         %s::uuid[], %s::uuid[], %s::timestamptz[], %s::timestamptz[],
-                         %s::bool[], %s::text[], %s::text[], %s::text[], %s::text[],
-                         %s::char(18)[])
-    WHERE EXISTS (SELECT FROM event)
-)
-SELECT event_id FROM event
+_INSERT_PACK_EVENTS = f"""
+INSERT INTO pack_events ({_PACK_EVENT_COLUMNS})
+SELECT * FROM unnest(%s::char(14)[], %s::text[], %s::int[], %s::uuid[], %s::text[], %s::uuid[],
+                     %s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::bool[], %s::text[],
+                     %s::text[], %s::text[], %s::text[], %s::char(18)[])
 """  # noqa: S608 (constants only)
 _COPY_PACK_EVENTS = f"COPY pack_events ({_PACK_EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _PACK_WRITE_TYPES = (
@@ -134,27 +127,13 @@ def _json(value: Any) -> str:
     return _ANSWER.encode(value).decode()
 
 
-@dataclass
-class Claim:
-    """Whether the event was new, known once its writes have been sent."""
-
-    cursor: psycopg.AsyncCursor[Any] | None
-    new: bool | None = None
-
-    async def is_new(self) -> bool:
-        if self.new is None:
-            assert self.cursor is not None
-            self.new = await self.cursor.fetchone() is not None
-        return self.new
-
-
 async def write_event(
     connection: Connection,
     row: EventRow,
     lines: Sequence[PackEventRow],
     updates: Sequence[PackUpdate],
     packs: dict[tuple[str, str], PackRow],
-) -> Claim:
+) -> None:
     """The event, its lines in the packs' histories, each registered pack's next version (under
     the lock taken by `lock_packs`), the packs' new state, and what they add to the indicators:
     one statement each, whatever the number of packs. In a pipeline, nothing is waited for."""
@@ -168,16 +147,12 @@ async def write_event(
         version = versions.get(line.key, pack.version) + 1
         versions[line.key] = version
         numbers.append(version)
-    event = _event_values(row)
+    await connection.execute(_INSERT_EVENT, _event_values(row))
     history = _pack_event_rows(row.event_id, row.recorded_at, lines, numbers)
-    if len(lines) < BULK:
-        columns = _columns(list(history)) if lines else [[] for _ in _PACK_EVENT_TYPES]
-        claim = Claim(await connection.execute(_INSERT_EVENT_WITH_LINES, (*event, *columns)))
-    else:
-        claim = Claim(await connection.execute(_INSERT_EVENT, event))
-        if not await claim.is_new():
-            return claim
+    if len(lines) >= BULK:
         await _copy(connection, _COPY_PACK_EVENTS, _PACK_EVENT_TYPES, history)
+    elif lines:
+        await connection.execute(_INSERT_PACK_EVENTS, _columns(list(history)))
     await summaries.count_pack_events(connection, lines)
     final = {update.pack.key: update for update in updates}
     for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
@@ -186,7 +161,6 @@ async def write_event(
     writes = [final[key] for key in sorted(final)]
     await summaries.move_stock(connection, [w for w in writes if w.changed])
     await _update_packs(connection, row.event_id, writes, versions)
-    return claim
 
 
 def _event_values(row: EventRow) -> tuple[Any, ...]:
