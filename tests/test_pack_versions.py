@@ -125,6 +125,11 @@ async def test_replaying_each_history_gives_back_the_pack(
             pack["in_return"],
         ), f"pack {serial}"
     assert replayed > len(serials) * 3  # the workload did make histories
+    inspector = await headers_for(client, "fdo-inspector")
+    listed = await client.get(f"/api/packs/{gtin}/{serials[0]}/events", headers=inspector)
+    assert listed.status_code == 200, listed.text
+    versions = [entry["version"] for entry in listed.json()]
+    assert versions == list(range(len(versions))), "the API lists the history in version order"
 
 
 def _day(ctx: Context) -> date:

@@ -196,6 +196,9 @@ class HistoryEntry:
     status_after: str | None
     reason: str
     offline: bool
+    # The pack's version this line made (commissioning: 0; none for lines recorded before
+    # versions were kept).
+    version: int | None
 
 
 async def history(
@@ -252,6 +255,7 @@ async def history(
                 status_after="active",
                 reason="",
                 offline=False,
+                version=0,
             )
         )
     for row in rows:
@@ -269,6 +273,7 @@ async def history(
                 status_after=row.status_after.value if row.status_after else None,
                 reason=row.reason,
                 offline=row.offline,
+                version=row.version,
             )
         )
     return entries
