@@ -89,11 +89,12 @@ GROUP BY s.event_id, s.action, s.business_step, s.facility_id, s.destination_id,
          s.actor_id, s.at, f.gln, d.gln
 """
 _PACK_EVENTS = """
-INSERT INTO pack_events (gtin, serial, event_id, action, facility_id, destination_id,
+INSERT INTO pack_events (gtin, serial, version, event_id, action, facility_id, destination_id,
                          event_time, recorded_at, offline, outcome, status_before, status_after,
                          reason, chain_seq, row_hash)
-SELECT %(gtin)s::char(14), serial, event_id, action, facility_id, destination_id, at, at,
-       false, 'ok', 'active', status_after, '', 0, '\\x00'
+SELECT %(gtin)s::char(14), serial, row_number() OVER (PARTITION BY serial ORDER BY at), event_id,
+       action, facility_id, destination_id, at, at, false, 'ok', 'active', status_after, '', 0,
+       '\\x00'
 FROM bench_steps
 """
 # Each pack's state after its last step.
@@ -106,7 +107,8 @@ SET holder_id = CASE WHEN m.received THEN m.site END,
     status_at = CASE WHEN dispensed THEN m.dispense_at ELSE p.status_at END,
     status_facility_id = CASE WHEN dispensed THEN m.site ELSE p.status_facility_id END,
     last_event_id = CASE WHEN dispensed THEN m.dispense_id
-                         WHEN m.received THEN m.receive_id ELSE m.ship_id END
+                         WHEN m.received THEN m.receive_id ELSE m.ship_id END,
+    version = 1 + m.received::int + dispensed::int
 FROM bench_chunks c
 JOIN bench_moves m ON m.n = c.n
 CROSS JOIN LATERAL (SELECT m.dispensing AND c.i < %(per)s / 10 AS dispensed) d
@@ -185,7 +187,7 @@ def _event_count(conn: psycopg.Connection[Any], gtin: str) -> int:
 _COMPARED = {
     "packs": """
         SELECT row_number() OVER (ORDER BY p.serial), p.status, h.gln, tf.gln, tt.gln, sf.gln,
-               p.in_return, p.status_at = p.commissioned_at, p.container_sscc, le.action
+               p.in_return, p.status_at = p.commissioned_at, p.container_sscc, le.action, p.version
         FROM packs p
         LEFT JOIN facilities h ON h.id = p.holder_id
         LEFT JOIN facilities tf ON tf.id = p.transit_from_id
@@ -195,7 +197,8 @@ _COMPARED = {
         WHERE p.gtin = %(gtin)s ORDER BY 1""",
     "pack_events": """
         SELECT k.k, e.action, f.gln, d.gln, e.offline, e.outcome, e.status_before,
-               e.status_after, e.reason, e.container_sscc, e.event_time = e.recorded_at
+               e.status_after, e.reason, e.container_sscc, e.event_time = e.recorded_at,
+               e.version
         FROM pack_events e
         JOIN (SELECT serial, row_number() OVER (ORDER BY serial) AS k FROM packs
               WHERE gtin = %(gtin)s) k ON k.serial = e.serial
