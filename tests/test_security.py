@@ -259,12 +259,15 @@ async def test_the_default_body_limit_holds_the_largest_event_and_refuses_more(
     client: Client,
 ) -> None:
     headers = await headers_for(client, "razi-pharmacy")
-    too_many = [pack_code(GTIN, f"S{i:09d}") for i in range(10_001)]
+    # The largest event: 100,000 codes in their longest usual form (a Digital Link URI with the
+    # lot and expiry), each distinct; one more code is refused by name, not by size.
+    longest = "https://id.gs1.org/01/{gtin}/21/{serial}?10=LOT-2026-0001-ABCD&17=281231"
+    too_many = [longest.format(gtin=GTIN, serial=f"S{i:019d}") for i in range(100_001)]
     body = {"event_id": str(uuid.uuid4()), "action": "receive", "codes": too_many}
     response = await client.post("/api/events", json=body, headers=headers)
     assert response.status_code == 422
-    assert response.json()["detail"] == "codes: must have at most 10000 items"
-    huge = {"event_id": str(uuid.uuid4()), "action": "receive", "codes": ["x" * 1000] * 10_000}
+    assert response.json()["detail"] == "codes: must have at most 100000 items"
+    huge = {"event_id": str(uuid.uuid4()), "action": "receive", "codes": ["x" * 1000] * 17_000}
     response = await client.post("/api/events", json=huge, headers=headers)
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM

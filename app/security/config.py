@@ -37,7 +37,7 @@ class SecuritySettings:
     login_backoff_after_ip: int = 20
     login_backoff_seconds: float = 1.0
     login_backoff_max_seconds: float = 900.0
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = 16 * 1024 * 1024  # the largest event: 100,000 long codes
     cors_origins: tuple[str, ...] = ()
     hsts_seconds: int = 0
     # Console sessions end after this long without a request, and in any case after the maximum.
