@@ -139,7 +139,10 @@ async def new_alerts(
     return rows
 
 
-async def insert_alerts(connection: Connection, rows: Sequence[AlertRow]) -> None:
+async def insert_alerts(
+    connection: Connection, rows: Sequence[AlertRow], *, counted: bool = True
+) -> None:
+    """`counted`: whether they are added to the summaries now (an event adds them last)."""
     if not rows:
         return
     values = [
@@ -152,6 +155,11 @@ async def insert_alerts(connection: Connection, rows: Sequence[AlertRow]) -> Non
     ]  # fmt: skip
     async with connection.cursor() as cursor:
         await cursor.executemany(_INSERT, values)
+    if counted:
+        await count_alerts(connection, rows)
+
+
+async def count_alerts(connection: Connection, rows: Sequence[AlertRow]) -> None:
     await summaries.count_alerts(
         connection, [(r.raised_at, r.facility_id, r.gtin, r.code.value) for r in rows]
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from app.alerts.engine import insert_alerts, new_alerts, worth_raising
+from app.alerts.engine import count_alerts, insert_alerts, new_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.events import containers, store
@@ -149,7 +149,7 @@ async def record(
             )
             bulk = max(len(work.pack_events), len(work.updates)) >= store.BULK
             async with nullcontext() if bulk else connection.pipeline():
-                await store.write_event(
+                changed = await store.write_event(
                     connection, event_row, work.pack_events, work.updates, locked.packs
                 )
                 new_case = locked.target if locked.new_target else None
@@ -159,7 +159,9 @@ async def record(
                     )
                 await containers.save(connection, list(cases.saves.values()), request.event_id)
                 await containers.record_events(connection, cases.events, request.event_id)
-                await insert_alerts(connection, alerts)
+                await insert_alerts(connection, alerts, counted=False)
+                await store.count(connection, work.pack_events, changed)
+                await count_alerts(connection, alerts)
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != store.EVENT_KEY:
             raise

@@ -133,10 +133,10 @@ async def write_event(
     lines: Sequence[PackEventRow],
     updates: Sequence[PackUpdate],
     packs: dict[tuple[str, str], PackRow],
-) -> None:
+) -> list[PackUpdate]:
     """The event, its lines in the packs' histories, each registered pack's next version (under
-    the lock taken by `lock_packs`), the packs' new state, and what they add to the indicators:
-    one statement each, whatever the number of packs. In a pipeline, nothing is waited for."""
+    the lock taken by `lock_packs`) and the packs' new state: one statement each, whatever the
+    number of packs (in a pipeline, nothing is waited for). Returns the packs that changed."""
     versions: dict[tuple[str, str], int] = {}
     numbers: list[int | None] = []
     for line in lines:
@@ -153,14 +153,23 @@ async def write_event(
         await _copy(connection, _COPY_PACK_EVENTS, _PACK_EVENT_TYPES, history)
     elif lines:
         await connection.execute(_INSERT_PACK_EVENTS, _columns(list(history)))
-    await summaries.count_pack_events(connection, lines)
     final = {update.pack.key: update for update in updates}
     for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
         pack = packs[key]
         final[key] = PackUpdate(pack, pack_state_of(pack), pack.container_sscc)
     writes = [final[key] for key in sorted(final)]
-    await summaries.move_stock(connection, [w for w in writes if w.changed])
     await _update_packs(connection, row.event_id, writes, versions)
+    return [w for w in writes if w.changed]
+
+
+async def count(
+    connection: Connection, lines: Sequence[PackEventRow], changed: Sequence[PackUpdate]
+) -> None:
+    """What the event adds to the indicator summaries. Their rows are shared by every event of
+    a product at a site on a day: written last, just before COMMIT, they are held locked as
+    briefly as can be."""
+    await summaries.count_pack_events(connection, lines)
+    await summaries.move_stock(connection, changed)
 
 
 def _event_values(row: EventRow) -> tuple[Any, ...]:
