@@ -1,0 +1,304 @@
+"""Single-pack verify and dispense against the bare floor, in one run (issue 14).
+
+A DaruTrace demo server and the bare server (bench/bare.py) on the same PostgreSQL, measured with
+wrk (32 connections) in rounds that alternate:
+
+  (a) bare:     POST /bare/verify, one indexed SELECT + one INSERT;
+  (b) chained:  POST /bare/verify-chained, the INSERT through access_log's hash-chain trigger;
+  (c) verify:   DaruTrace POST /api/verify, one pack per request (the packs (a) and (b) read);
+  (d) dispense: DaruTrace POST /api/events, one pack per request, each a different received pack.
+
+Targets: verify ≥ 0.8× bare with p99 ≤ 4× p50; dispense ≥ 0.5× bare. The load average is noted
+around each measurement: the machine may be shared.
+
+    apt-get install -y wrk
+    uv run python bench/event_path.py [--duration 10] [--rounds 3] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from bare import CHAINED, PLAIN, SCHEMA, bare_server
+from harness import demo_server, login
+from http_load import DISPENSE_LUA, PHARMACY, WrkResult, received_packs, wrk
+
+# Each thread takes every n-th body of the file (n = number of threads) and cycles through them;
+# an answer other than 200 with the pack active is counted.
+CYCLE_LUA = """
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local nthreads, i = tonumber(args[2]), 0
+  bodies = {}
+  for line in io.lines(args[1]) do
+    if i % nthreads == id then bodies[#bodies + 1] = line end
+    i = i + 1
+  end
+  nxt, notok, path = 1, 0, args[4]
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = args[3]
+end
+
+function request()
+  local body = bodies[nxt]
+  nxt = nxt % #bodies + 1
+  return wrk.format("POST", path, nil, body)
+end
+
+function response(status, headers, body)
+  if status ~= 200 or not string.find(body, '"status":"active"', 1, true) then
+    notok = notok + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local notok = 0
+  for _, t in ipairs(threads) do notok = notok + t:get("notok") end
+  io.write(string.format("CYCLE notok=%d\\n", notok))
+end
+"""
+
+KINDS = ("bare", "chained", "verify", "dispense")
+TARGETS = {"verify": 0.8, "dispense": 0.5}  # × bare
+MAX_P99_OVER_P50 = 4.0  # verify's
+CODE = re.compile(r"\(01\)(\d{14})\(21\)(.+)")
+Outcome = tuple[WrkResult, int, str]  # wrk's figures, answers not ok, a note
+
+
+@dataclass(frozen=True)
+class Measurement:
+    round: int
+    kind: str
+    result: WrkResult
+    load_before: float  # 1-minute load average
+    load_after: float
+    notok: int  # answers that were not 200 with the expected outcome
+    note: str = ""
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()  # noqa: S607
+
+
+def counters(output: str, tag: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", output.split(tag, 1)[1])}
+
+
+class Runner:
+    """The four measurements, given the servers and the prepared request files."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        tmp: Path,
+        darutrace: str,
+        bare: str,
+        authorization: str,
+        verify_codes: Sequence[str],
+    ) -> None:
+        self.args, self.tmp, self.authorization = args, tmp, authorization
+        self.darutrace, self.bare = darutrace, bare
+        self.cycle_lua = tmp / "cycle.lua"
+        self.cycle_lua.write_text(CYCLE_LUA)
+        self.dispense_lua = tmp / "dispense.lua"
+        self.dispense_lua.write_text(DISPENSE_LUA)
+        pairs = [CODE.fullmatch(text).groups() for text in verify_codes]  # type: ignore[union-attr]
+        self.bare_bodies = self._lines(
+            "bare.jsonl", [json.dumps({"gtin": g, "serial": s}) for g, s in pairs]
+        )
+        self.verify_bodies = self._lines(
+            "verify.jsonl", [json.dumps({"code": text}) for text in verify_codes]
+        )
+
+    def _lines(self, name: str, lines: Sequence[str]) -> Path:
+        path = self.tmp / name
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def cycle(self, args: argparse.Namespace, url: str, path: str, bodies: Path) -> Outcome:
+        result = wrk(
+            args,
+            f"{url}{path}",
+            self.cycle_lua,
+            str(bodies),
+            str(args.threads),
+            self.authorization,
+            path,
+        )
+        return result, counters(result.output, "CYCLE")["notok"], ""
+
+    def dispense(self, args: argparse.Namespace, codes: Sequence[str], name: str) -> Outcome:
+        codes_file = self._lines(name, codes)
+        result = wrk(
+            args,
+            f"{self.darutrace}/api/events",
+            self.dispense_lua,
+            str(codes_file),
+            str(args.threads),
+            self.authorization,
+        )
+        count = counters(result.output, "DISPENSE")
+        note = f"{count['used']} of {len(codes)} packs"
+        if count["wrapped"]:
+            note += "; RAN OUT of packs, some dispensed twice: raise --dispense-packs"
+        return result, count["notok"], note
+
+    def measure(
+        self, args: argparse.Namespace, round_: int, dispense_codes: Sequence[str]
+    ) -> list[Measurement]:
+        runs: dict[str, Callable[[], Outcome]] = {
+            "bare": lambda: self.cycle(args, self.bare, "/bare/verify", self.bare_bodies),
+            "chained": lambda: self.cycle(
+                args, self.bare, "/bare/verify-chained", self.bare_bodies
+            ),
+            "verify": lambda: self.cycle(args, self.darutrace, "/api/verify", self.verify_bodies),
+            "dispense": lambda: self.dispense(args, dispense_codes, f"dispense-{round_}.txt"),
+        }
+        measurements = []
+        for kind in KINDS:
+            before = load_average()
+            result, notok, note = runs[kind]()
+            measurements.append(
+                Measurement(round_, kind, result, before, load_average(), notok, note)
+            )
+        return measurements
+
+
+def print_table(measurements: Sequence[Measurement]) -> None:
+    print(
+        f"{'round':>5}  {'path':<9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7}"
+        f"  {'load before→after':<18} notes"
+    )
+    for m in measurements:
+        r = m.result
+        notes = [n for n in (m.note, r.errors, f"{m.notok} not ok" if m.notok else "") if n]
+        print(
+            f"{m.round:>5}  {m.kind:<9} {r.requests_per_second:>7.0f} {r.p50_ms:>7.1f}"
+            f" {r.p99_ms:>7.1f} {r.p99_ms / r.p50_ms:>7.1f}"
+            f"  {m.load_before:>5.2f} → {m.load_after:<9.2f} {'; '.join(notes)}"
+        )
+
+
+def print_ratios(measurements: Sequence[Measurement]) -> None:
+    rounds = sorted({m.round for m in measurements})
+    by = {(m.round, m.kind): m.result for m in measurements}
+    print(
+        f"\n{'round':>5}  {'verify/bare':>11} {'verify/chained':>14} {'dispense/bare':>13}"
+        f" {'dispense/chained':>16} {'verify p99/p50':>14}"
+    )
+    ratios: dict[str, list[float]] = {"verify": [], "dispense": [], "spread": []}
+    for n in rounds:
+        rate = {kind: by[n, kind].requests_per_second for kind in KINDS}
+        verify = by[n, "verify"]
+        ratios["verify"].append(rate["verify"] / rate["bare"])
+        ratios["dispense"].append(rate["dispense"] / rate["bare"])
+        ratios["spread"].append(verify.p99_ms / verify.p50_ms)
+        print(
+            f"{n:>5}  {ratios['verify'][-1]:>11.2f} {rate['verify'] / rate['chained']:>14.2f}"
+            f" {ratios['dispense'][-1]:>13.2f} {rate['dispense'] / rate['chained']:>16.2f}"
+            f" {ratios['spread'][-1]:>14.1f}"
+        )
+    verify, dispense = statistics.median(ratios["verify"]), statistics.median(ratios["dispense"])
+    spread = statistics.median(ratios["spread"])
+    print(
+        f"\nmedian over {len(rounds)} rounds: verify {verify:.2f}× bare (target ≥"
+        f" {TARGETS['verify']}×: {'met' if verify >= TARGETS['verify'] else 'NOT met'}),"
+        f" p99 {spread:.1f}× p50 (target ≤ {MAX_P99_OVER_P50:.0f}×:"
+        f" {'met' if spread <= MAX_P99_OVER_P50 else 'NOT met'});"
+        f" dispense {dispense:.2f}× bare (target ≥ {TARGETS['dispense']}×:"
+        f" {'met' if dispense >= TARGETS['dispense'] else 'NOT met'})"
+    )
+
+
+def check_bench_schema(conninfo: str) -> None:
+    """The bare server wrote only into its own schema, and the chained rows were chained."""
+    with psycopg.connect(conninfo) as connection:
+        leaked = connection.execute(
+            "SELECT count(*) FROM public.audit_heads WHERE chain IN (%s, %s)", (PLAIN, CHAINED)
+        ).fetchone()
+        plain = connection.execute(f"SELECT count(*) FROM {SCHEMA}.{PLAIN}").fetchone()  # noqa: S608
+        chained = connection.execute(
+            f"SELECT count(*), count(DISTINCT stream), sum(seq) FROM {SCHEMA}.audit_heads"  # noqa: S608
+        ).fetchone()
+    assert leaked is not None and plain is not None and chained is not None
+    assert leaked[0] == 0, "the bare server's trigger wrote into the register's audit_heads"
+    print(
+        f"bench schema: {plain[0]:,} plain rows; {chained[2] or 0:,} chained rows"
+        f" over {chained[1]} streams; the register's audit_heads untouched"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of each before round 1")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--verify-packs", type=int, default=1_000, help="packs verified in turn")
+    parser.add_argument(
+        "--dispense-packs", type=int, default=10_000, help="received packs per dispense run"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again.")
+    warmup_args = argparse.Namespace(**(vars(args) | {"duration": args.warmup}))
+    warmup_packs = args.dispense_packs * args.warmup // args.duration + 1
+
+    print(f"before: {uptime()}", flush=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        demo_server() as server,
+        httpx.Client(base_url=server.url) as client,
+        bare_server(server.pg_conninfo()) as bare,
+    ):
+        total = args.verify_packs + warmup_packs + args.rounds * args.dispense_packs
+        print(f"preparing {total:,} received packs …", flush=True)
+        codes = received_packs(client, total)
+        verify_codes, rest = codes[: args.verify_packs], codes[args.verify_packs :]
+        warmup_codes, rest = rest[:warmup_packs], rest[warmup_packs:]
+        authorization = login(client, PHARMACY)["Authorization"]
+        runner = Runner(args, Path(tmp), server.url, bare, authorization, verify_codes)
+        print(f"warming up ({args.warmup} s each) …  {uptime()}", flush=True)
+        runner.measure(warmup_args, 0, warmup_codes)
+        measurements: list[Measurement] = []
+        for n in range(1, args.rounds + 1):
+            batch = rest[(n - 1) * args.dispense_packs : n * args.dispense_packs]
+            measurements += runner.measure(args, n, batch)
+            print(f"round {n} done  {uptime()}", flush=True)
+        check_bench_schema(server.pg_conninfo())
+
+    print(
+        f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs;"
+        f" bare and verify cycle through {args.verify_packs:,} received packs"
+    )
+    print_table(measurements)
+    print_ratios(measurements)
+    print(f"after: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()
