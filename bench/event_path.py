@@ -13,6 +13,11 @@ around each measurement: the machine may be shared.
 
     apt-get install -y wrk
     uv run python bench/event_path.py [--duration 10] [--rounds 3] [--connections 32]
+        [--dispense-products 1]
+
+With one product (the default) every dispense moves the same summary rows (the pharmacy's flows,
+stock and custody counts of that batch); `--dispense-products 32` spreads them, as dispenses
+across a country's pharmacies and products are.
 """
 
 from __future__ import annotations
@@ -251,6 +256,23 @@ def check_bench_schema(conninfo: str) -> None:
     )
 
 
+def prepare(
+    client: httpx.Client, args: argparse.Namespace, warmup_packs: int
+) -> tuple[list[str], list[str]]:
+    """The packs verified in turn, and those to dispense: of `--dispense-products` products,
+    interleaved so that requests in flight together dispense different products."""
+    dispensed = warmup_packs + args.rounds * args.dispense_packs
+    per_product = -(-dispensed // args.dispense_products)
+    total = args.verify_packs + per_product * args.dispense_products
+    print(f"preparing {total:,} received packs …", flush=True)
+    first = received_packs(client, args.verify_packs + per_product)
+    products = [first[args.verify_packs :]]
+    for n in range(2, args.dispense_products + 1):
+        products.append(received_packs(client, per_product, product=n))
+    interleaved = [text for group in zip(*products, strict=True) for text in group]
+    return first[: args.verify_packs], interleaved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
@@ -261,6 +283,12 @@ def main() -> None:
     parser.add_argument("--verify-packs", type=int, default=1_000, help="packs verified in turn")
     parser.add_argument(
         "--dispense-packs", type=int, default=10_000, help="received packs per dispense run"
+    )
+    parser.add_argument(
+        "--dispense-products",
+        type=int,
+        default=1,
+        help="spread the dispensed packs over this many products (batches), in turn",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -275,11 +303,8 @@ def main() -> None:
         httpx.Client(base_url=server.url) as client,
         bare_server(server.pg_conninfo()) as bare,
     ):
-        total = args.verify_packs + warmup_packs + args.rounds * args.dispense_packs
-        print(f"preparing {total:,} received packs …", flush=True)
-        codes = received_packs(client, total)
-        verify_codes, rest = codes[: args.verify_packs], codes[args.verify_packs :]
-        warmup_codes, rest = rest[:warmup_packs], rest[warmup_packs:]
+        verify_codes, dispensable = prepare(client, args, warmup_packs)
+        warmup_codes, rest = dispensable[:warmup_packs], dispensable[warmup_packs:]
         authorization = login(client, PHARMACY)["Authorization"]
         runner = Runner(args, Path(tmp), server.url, bare, authorization, verify_codes)
         print(f"warming up ({args.warmup} s each) …  {uptime()}", flush=True)
@@ -293,7 +318,8 @@ def main() -> None:
 
     print(
         f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs;"
-        f" bare and verify cycle through {args.verify_packs:,} received packs"
+        f" bare and verify cycle through {args.verify_packs:,} received packs;"
+        f" dispense takes packs of {args.dispense_products} product(s) in turn"
     )
     print_table(measurements)
     print_ratios(measurements)
