@@ -39,7 +39,7 @@ import httpx
 import psycopg
 from bare import CHAINED, PLAIN, SCHEMA, bare_server
 from harness import demo_server, login
-from http_load import DISPENSE_LUA, PHARMACY, WrkResult, received_packs, wrk
+from http_load import DISPENSE_LUA, MANUFACTURER, PHARMACY, WrkResult, received_batch, wrk
 
 # Each thread takes every n-th body of the file (n = number of threads) and cycles through them;
 # an answer other than 200 with the pack active is counted.
@@ -265,10 +265,12 @@ def prepare(
     per_product = -(-dispensed // args.dispense_products)
     total = args.verify_packs + per_product * args.dispense_products
     print(f"preparing {total:,} received packs …", flush=True)
-    first = received_packs(client, args.verify_packs + per_product)
+    # Logged in once: logins are rate-limited.
+    maker, pharmacy = login(client, MANUFACTURER), login(client, PHARMACY)
+    first = received_batch(client, maker, pharmacy, args.verify_packs + per_product)
     products = [first[args.verify_packs :]]
     for n in range(2, args.dispense_products + 1):
-        products.append(received_packs(client, per_product, product=n))
+        products.append(received_batch(client, maker, pharmacy, per_product, product=n))
     interleaved = [text for group in zip(*products, strict=True) for text in group]
     return first[: args.verify_packs], interleaved
 
