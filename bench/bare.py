@@ -27,6 +27,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -184,9 +185,15 @@ def create_app(conninfo: str) -> Litestar:
     return Litestar(route_handlers=[verify, verify_chained, ready], lifespan=[pool])
 
 
+@dataclass(frozen=True)
+class BareServer:
+    url: str
+    pid: int
+
+
 @contextmanager
-def bare_server(conninfo: str) -> Iterator[str]:
-    """This module run as a server process of its own; yields its URL, SIGTERMs it at the end."""
+def bare_server(conninfo: str) -> Iterator[BareServer]:
+    """This module run as a server process of its own, SIGTERMed at the end."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="darutrace-bare-") as tmp:
         log_path = Path(tmp, "bare.log")
@@ -200,7 +207,7 @@ def bare_server(conninfo: str) -> Iterator[str]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, server, log_path)
-            yield url
+            yield BareServer(url, server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

@@ -31,14 +31,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
-from bare import CHAINED, PLAIN, SCHEMA, bare_server
-from harness import demo_server, login
+from bare import CHAINED, PLAIN, SCHEMA, BareServer, bare_server
+from harness import Server, demo_server, login
 from http_load import DISPENSE_LUA, MANUFACTURER, PHARMACY, WrkResult, received_batch, wrk
 
 # Each thread takes every n-th body of the file (n = number of threads) and cycles through them;
@@ -97,7 +97,48 @@ class Measurement:
     load_before: float  # 1-minute load average
     load_after: float
     notok: int  # answers that were not 200 with the expected outcome
+    server_cpu_ms: float  # per request: the measured server's process
+    postgres_cpu_ms: float  # per request: every PostgreSQL process
     note: str = ""
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.server_cpu_ms + self.postgres_cpu_ms
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system time of the processes (Linux /proc): unlike the rates, CPU time per request
+    hardly depends on what else the shared machine runs."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # exited meanwhile
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / CLOCK_TICKS
+
+
+def postgres_pids(data_dir: Path) -> list[int]:
+    """The postmaster (first line of postmaster.pid) and its children."""
+    postmaster = int((data_dir / "pg18" / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return [postmaster, *children]
+
+
+def requests_sent(result: WrkResult) -> int:
+    match = re.search(r"^\s+(\d+) requests in", result.output, re.MULTILINE)
+    assert match, result.output
+    return int(match[1])
 
 
 def load_average() -> float:
@@ -119,13 +160,15 @@ class Runner:
         self,
         args: argparse.Namespace,
         tmp: Path,
-        darutrace: str,
-        bare: str,
+        darutrace: Server,
+        bare: BareServer,
         authorization: str,
         verify_codes: Sequence[str],
     ) -> None:
         self.args, self.tmp, self.authorization = args, tmp, authorization
-        self.darutrace, self.bare = darutrace, bare
+        self.darutrace, self.bare = darutrace.url, bare.url
+        self.pids = {"darutrace": darutrace.pid, "bare": bare.pid}
+        self.data_dir = darutrace.data_dir
         self.cycle_lua = tmp / "cycle.lua"
         self.cycle_lua.write_text(CYCLE_LUA)
         self.dispense_lua = tmp / "dispense.lua"
@@ -184,10 +227,29 @@ class Runner:
         }
         measurements = []
         for kind in KINDS:
-            before = load_average()
+            server = [self.pids["bare" if kind in ("bare", "chained") else "darutrace"]]
+            postgres = postgres_pids(self.data_dir)
+            load, server_cpu, postgres_cpu = (
+                load_average(),
+                cpu_seconds(server),
+                cpu_seconds(postgres),
+            )
             result, notok, note = runs[kind]()
+            server_cpu = cpu_seconds(server) - server_cpu
+            postgres_cpu = cpu_seconds(postgres) - postgres_cpu
+            per_request = 1000 / max(requests_sent(result), 1)
             measurements.append(
-                Measurement(round_, kind, result, before, load_average(), notok, note)
+                Measurement(
+                    round_,
+                    kind,
+                    result,
+                    load,
+                    load_average(),
+                    notok,
+                    server_cpu * per_request,
+                    postgres_cpu * per_request,
+                    note,
+                )
             )
         return measurements
 
@@ -195,36 +257,43 @@ class Runner:
 def print_table(measurements: Sequence[Measurement]) -> None:
     print(
         f"{'round':>5}  {'path':<9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7}"
-        f"  {'load before→after':<18} notes"
+        f" {'CPU ms/req: server + PostgreSQL':>31}  {'load before→after':<18} notes"
     )
     for m in measurements:
         r = m.result
         notes = [n for n in (m.note, r.errors, f"{m.notok} not ok" if m.notok else "") if n]
+        cpu = f"{m.server_cpu_ms:.2f} + {m.postgres_cpu_ms:.2f} = {m.cpu_ms:.2f}"
         print(
             f"{m.round:>5}  {m.kind:<9} {r.requests_per_second:>7.0f} {r.p50_ms:>7.1f}"
-            f" {r.p99_ms:>7.1f} {r.p99_ms / r.p50_ms:>7.1f}"
+            f" {r.p99_ms:>7.1f} {r.p99_ms / r.p50_ms:>7.1f} {cpu:>31}"
             f"  {m.load_before:>5.2f} → {m.load_after:<9.2f} {'; '.join(notes)}"
         )
 
 
 def print_ratios(measurements: Sequence[Measurement]) -> None:
     rounds = sorted({m.round for m in measurements})
-    by = {(m.round, m.kind): m.result for m in measurements}
+    by = {(m.round, m.kind): m for m in measurements}
     print(
-        f"\n{'round':>5}  {'verify/bare':>11} {'verify/chained':>14} {'dispense/bare':>13}"
-        f" {'dispense/chained':>16} {'verify p99/p50':>14}"
+        f"\nreq/s ratios{'':<17}CPU per request, bare's over ours (what the rate ratio would be"
+        " if CPU alone bounded both)"
+    )
+    print(
+        f"{'round':>5}  {'verify/bare':>11} {'verify/chained':>14} {'dispense/bare':>13}"
+        f" {'dispense/chained':>16} {'verify p99/p50':>14} {'verify':>9} {'dispense':>9}"
     )
     ratios: dict[str, list[float]] = {"verify": [], "dispense": [], "spread": []}
     for n in rounds:
-        rate = {kind: by[n, kind].requests_per_second for kind in KINDS}
-        verify = by[n, "verify"]
+        rate = {kind: by[n, kind].result.requests_per_second for kind in KINDS}
+        verify = by[n, "verify"].result
         ratios["verify"].append(rate["verify"] / rate["bare"])
         ratios["dispense"].append(rate["dispense"] / rate["bare"])
         ratios["spread"].append(verify.p99_ms / verify.p50_ms)
+        bare_cpu = by[n, "bare"].cpu_ms
         print(
             f"{n:>5}  {ratios['verify'][-1]:>11.2f} {rate['verify'] / rate['chained']:>14.2f}"
             f" {ratios['dispense'][-1]:>13.2f} {rate['dispense'] / rate['chained']:>16.2f}"
-            f" {ratios['spread'][-1]:>14.1f}"
+            f" {ratios['spread'][-1]:>14.1f} {bare_cpu / by[n, 'verify'].cpu_ms:>9.2f}"
+            f" {bare_cpu / by[n, 'dispense'].cpu_ms:>9.2f}"
         )
     verify, dispense = statistics.median(ratios["verify"]), statistics.median(ratios["dispense"])
     spread = statistics.median(ratios["spread"])
@@ -308,7 +377,7 @@ def main() -> None:
         verify_codes, dispensable = prepare(client, args, warmup_packs)
         warmup_codes, rest = dispensable[:warmup_packs], dispensable[warmup_packs:]
         authorization = login(client, PHARMACY)["Authorization"]
-        runner = Runner(args, Path(tmp), server.url, bare, authorization, verify_codes)
+        runner = Runner(args, Path(tmp), server, bare, authorization, verify_codes)
         print(f"warming up ({args.warmup} s each) …  {uptime()}", flush=True)
         runner.measure(warmup_args, 0, warmup_codes)
         measurements: list[Measurement] = []
