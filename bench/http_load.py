@@ -143,9 +143,21 @@ def received_packs(client: httpx.Client, count: int) -> list[str]:
     """`count` packs commissioned by the manufacturer, shipped to the pharmacy and received
     there (events of EVENT_CODES codes); returns their codes."""
     maker, pharmacy = login(client, MANUFACTURER), login(client, PHARMACY)
-    gtin = new_batch(client, maker, quantity=count)
-    commission(client, maker, gtin, "LOT-1", count)
-    codes = [code(gtin, serial) for serial in serial_lines(client, maker, gtin, "LOT-1")]
+    return received_batch(client, maker, pharmacy, count)
+
+
+def received_batch(
+    client: httpx.Client,
+    maker: dict[str, str],
+    pharmacy: dict[str, str],
+    count: int,
+    product: int = 1,
+) -> list[str]:
+    """`received_packs` with the logins given, of a new batch of bench product number `product`
+    (see `new_batch`)."""
+    gtin, lot = new_batch(client, maker, quantity=count, n=product), f"LOT-{product}"
+    commission(client, maker, gtin, lot, count)
+    codes = [code(gtin, serial) for serial in serial_lines(client, maker, gtin, lot)]
     for start in range(0, count, EVENT_CODES):
         chunk = codes[start : start + EVENT_CODES]
         record(client, maker, "ship", chunk, destination_gln=facility_gln(PHARMACY))
