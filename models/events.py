@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import enum_column, timestamp_field, unsealed_index
 from models.packs import PackStatus
 
 
@@ -64,6 +64,7 @@ class Outcome(enum.StrEnum):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
+    __table_args__ = (unsealed_index("events", "recorded_at", "event_id"),)
 
     event_id: uuid.UUID = Field(primary_key=True)
     action: Action = Field(sa_type=enum_column(Action, length=12))
@@ -77,13 +78,14 @@ class Event(SQLModel, table=True):
     offline: bool = False
     payload_hash: str = Field(sa_type=sa.CHAR(64))
     response: dict[str, Any] = Field(sa_type=JSONB)
-    # The hash chain (models/audit.py), set by the database.
-    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
-    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
+    # The hash chain (models/audit.py), set by the sealer soon after the row commits.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
 
 class PackEvent(SQLModel, table=True):
     __tablename__ = "pack_events"
+    __table_args__ = (unsealed_index("pack_events", "recorded_at", "event_id", "gtin", "serial"),)
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
     serial: str = Field(max_length=20, primary_key=True)
@@ -108,6 +110,6 @@ class PackEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     # For packing and unpacking, and for packs moved as part of a container: which one.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
-    # The hash chain (models/audit.py), set by the database.
-    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
-    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
+    # The hash chain (models/audit.py), set by the sealer soon after the row commits.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

@@ -31,8 +31,8 @@ def cli(pg_server: PgServer, test_database: str, monkeypatch: pytest.MonkeyPatch
     return CliRunner()
 
 
-async def some_history(client: AsyncTestClient[Any]) -> None:
-    """Events at two sites, pack events, and reads in the access log."""
+async def some_history(client: AsyncTestClient[Any], sql: Connection) -> None:
+    """Events at two sites, pack events, and reads in the access log, all sealed."""
     maker = await headers_for(client, "sina-darou")
     razi = await headers_for(client, "razi-pharmacy")
     gtin, _, serials = await register_batch(client, maker, count=5)
@@ -42,6 +42,7 @@ async def some_history(client: AsyncTestClient[Any]) -> None:
     await event(client, razi, "dispense", codes[:1])
     for code in codes:
         await client.post("/api/verify", json={"code": code}, headers=razi)
+    service.seal(sql)
 
 
 def tamper(sql: Connection, statement: str, *params: object) -> None:
@@ -58,7 +59,7 @@ def problems(sql: Connection) -> list[str]:
 async def test_an_untouched_history_verifies(
     client: AsyncTestClient[Any], sql: Connection, cli: CliRunner
 ) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     report = service.verify(sql)
     assert report.ok, report.breaks
     assert report.rows["events"] > 0 and report.rows["pack_events"] > 0
@@ -71,7 +72,7 @@ async def test_an_untouched_history_verifies(
 async def test_the_database_refuses_to_change_history(
     client: AsyncTestClient[Any], sql: Connection
 ) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     for statement in (
         "UPDATE events SET offline = NOT offline",
         "DELETE FROM pack_events",
@@ -85,7 +86,7 @@ async def test_the_database_refuses_to_change_history(
 async def test_a_changed_event_is_caught(
     client: AsyncTestClient[Any], sql: Connection, cli: CliRunner
 ) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     row = sql.execute(
         "SELECT event_id, chain_seq FROM events WHERE action = 'dispense'"
         " ORDER BY recorded_at DESC LIMIT 1"
@@ -115,7 +116,7 @@ def service_stream(sql: Connection, event_id: object) -> int:
 async def test_a_deleted_pack_event_is_caught(
     client: AsyncTestClient[Any], sql: Connection
 ) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     stream = sql.execute(
         "SELECT audit_stream(event_id::text) FROM pack_events GROUP BY 1"
         " HAVING count(*) >= 3 ORDER BY 1 LIMIT 1"
@@ -132,7 +133,7 @@ async def test_a_deleted_pack_event_is_caught(
 
 
 async def test_deleted_last_rows_are_caught(client: AsyncTestClient[Any], sql: Connection) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     tamper(sql, "DELETE FROM access_log WHERE id > (SELECT max(id) - 2 FROM access_log)")
     # The last two entries, each the end of its stream.
     found = problems(sql)
@@ -142,7 +143,7 @@ async def test_deleted_last_rows_are_caught(client: AsyncTestClient[Any], sql: C
 
 
 async def test_an_inserted_row_is_caught(client: AsyncTestClient[Any], sql: Connection) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     tamper(
         sql,
         "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role, organization_id,"
@@ -160,7 +161,7 @@ async def test_an_inserted_row_is_caught(client: AsyncTestClient[Any], sql: Conn
 async def test_a_chain_rewritten_wholesale_is_caught_by_its_checkpoint(
     client: AsyncTestClient[Any], sql: Connection, cli: CliRunner
 ) -> None:
-    await some_history(client)
+    await some_history(client, sql)
     result = cli.invoke(main, ["audit", "checkpoint"])
     assert result.exit_code == 0, result.output
     assert len(result.output.split()[-1]) == 64
