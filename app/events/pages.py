@@ -17,7 +17,7 @@ from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import ORGANIZATION_ROLES, allow
 from app.auth.middleware import PAGE_OPT, PUBLIC_OPT
 from app.catalog import service as catalog
-from app.dependencies import Caller, Connection, Runtime, Session
+from app.dependencies import Access, Caller, Connection, Runtime, Session
 from app.events import service
 from app.events.labels import labelled
 from app.events.routes import EventIn, event_request
@@ -108,10 +108,14 @@ async def counter_event(
     status_code=200,
 )
 async def counter_verify(
-    connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[VerifyIn]
+    connection: Connection,
+    runtime: Runtime,
+    principal: Caller,
+    access: Access,
+    data: JSONBody[VerifyIn],
 ) -> packs.PackView:
     return await packs.verify_code(
-        connection, runtime.facilities, principal, data.code, runtime.settings.reader
+        connection, runtime.facilities, principal, data.code, runtime.settings.reader, access
     )
 
 
