@@ -1,5 +1,5 @@
 """Sealing delay under the verify load: how long an access-log row waits between its commit and
-its link into the hash chain (the server's sealer, every 0.2 s), p50 and p99 over the whole run
+its link into the hash chain (the server's sealer, every 0.1 s), p50 and p99 over the whole run
 and minute by minute (target: p99 ≤ 1 s, no growth over 5 minutes), while wrk verifies one pack
 over 32 connections.
 

@@ -132,7 +132,7 @@ async def test_the_server_seals_what_it_writes(
     gtin, _, serials = await register_batch(client, maker, count=3)
     await event(client, maker, "ship", [pack_code(gtin, s) for s in serials],
                 destination_gln=facility_gln("razi-pharmacy"))  # fmt: skip
-    for _ in range(600):  # the sealer's tick is 0.2 s; the patience is the loaded machine's
+    for _ in range(600):  # the sealer's tick is 0.1 s; the patience is the loaded machine's
         report = service.verify(sql)
         if not any(tail.rows for tail in report.unsealed.values()):
             break
