@@ -34,10 +34,6 @@ class Sealer:
         self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="audit sealer")
 
-    def wake(self) -> None:
-        """Seal now rather than at the next tick."""
-        self._woken.set()
-
     async def stop(self) -> None:
         """After the batch under way, if any (an interrupted batch would be rolled back and done
         again by the next sealer: nothing is lost either way)."""

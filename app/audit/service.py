@@ -32,6 +32,9 @@ FROM (SELECT {stream} AS stream, chain_seq, row_hash, {key} AS key,
 WINDOW w AS (PARTITION BY stream ORDER BY chain_seq)
 ORDER BY stream, chain_seq
 """
+HALF_SEALED = (
+    "{} row(s) have a hash but no place in the chain (changed; the sealer cannot link them)"
+)
 _KEYS = {
     "events": "event_id::text",
     "pack_events": "gtin || '/' || serial || ' ' || event_id",
@@ -90,16 +93,7 @@ def _verify(connection: Connection) -> Report:
     for table, key in CHAINS.items():
         unsealed[table], half_sealed = _tail(connection, table)
         if half_sealed:
-            breaks.append(
-                Break(
-                    table,
-                    None,
-                    None,
-                    None,
-                    f"{half_sealed} row(s) have a hash but no "
-                    "place in the chain (changed; the sealer cannot link them)",
-                )
-            )
+            breaks.append(Break(table, None, None, None, HALF_SEALED.format(half_sealed)))
         heads = {
             stream: (seq, digest)
             for stream, seq, digest in connection.execute(
