@@ -24,6 +24,7 @@ from app.access_log.pages import ROUTES as ACCESS_LOG_PAGES
 from app.access_log.routes import AccessLogController
 from app.alerts.pages import ROUTES as ALERT_PAGES
 from app.alerts.routes import AlertController
+from app.audit.sealer import Sealer
 from app.auth.cache import PrincipalCache
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
@@ -86,9 +87,12 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     await state.forget()
     db = state.db
     await db.open_pool()
+    sealer = Sealer(db)
+    sealer.start()
     try:
         yield
     finally:
+        await sealer.stop()
         await db.close_pool()
 
 

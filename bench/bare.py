@@ -5,7 +5,8 @@ psycopg server, one uvicorn process like `darutrace serve`, on the same PostgreS
   batch (as verify reads it), one INSERT of a row shaped like an access-log row, autocommit;
   answers {"status", "lot", "expiry"}.
 - POST /bare/verify-chained: the same, but the row goes into a table with the hash-chain trigger
-  access_log has today (the trigger functions of migrations 0004 and 0013, copied as they are).
+  access_log had before sealing moved off the request path (migration 0014): the trigger
+  functions of migrations 0004 and 0013, copied as they are.
 
 Its tables and trigger functions live in the schema `bench` (dropped and made again at each
 start), so nothing of the register is touched. The Authorization header is ignored: clients send
@@ -42,7 +43,7 @@ SCHEMA = "bench"
 PLAIN, CHAINED = "verify_log", "verify_log_chained"
 CONNINFO_VARIABLE = "BARE_CONNINFO"
 
-# The trigger as access_log has it today: the chain functions of migration 0004, with the
+# The trigger as access_log had it before 0014: the chain functions of migration 0004, with the
 # content function and trigger body that migration 0013 put in their place.
 _HASH_CHAINS = importlib.import_module("migrations.versions.0004_hash_chains")
 _PACK_VERSIONS = importlib.import_module("migrations.versions.0013_pack_versions")

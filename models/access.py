@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import enum_column, timestamp_field, unsealed_index
 from models.identity import Role
 
 
@@ -24,6 +24,7 @@ class AccessOutcome(enum.StrEnum):
 
 class AccessLogEntry(SQLModel, table=True):
     __tablename__ = "access_log"
+    __table_args__ = (unsealed_index("access_log", "id"),)
 
     id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)
     at: datetime = timestamp_field(index=True)
@@ -39,6 +40,6 @@ class AccessLogEntry(SQLModel, table=True):
     client_address: str | None = Field(default=None, max_length=64)
     status_code: int
     outcome: AccessOutcome = Field(sa_type=enum_column(AccessOutcome, length=12))
-    # The hash chain (models/audit.py), set by the database.
-    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
-    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
+    # The hash chain (models/audit.py), set by the sealer soon after the row commits.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

@@ -1,9 +1,12 @@
-"""Tamper evidence: events, pack events and the access log are hash chains. A database trigger
-gives each new row the next sequence number of its stream and
-`row_hash = sha256(previous row_hash || the row's content as canonical JSON)`; the head of each
-stream is kept here. Each chain has 64 streams, picked by a hash of the row's key (an event's
-pack events go with it): a writer holds its stream's head until it commits, so with one stream
-every event in the country would queue behind the last. Checkpoints
+"""Tamper evidence: events, pack events and the access log are hash chains. Rows are written
+unsealed (`chain_seq` and `row_hash` NULL), so that no request waits on a chain; the sealer
+(app/audit/sealer.py, in the server and `darutrace audit seal`) then links them in batches, in
+order, within a second: each gets the next sequence number of its stream and
+`row_hash = sha256(previous row_hash || the row's content as canonical JSON)`, and the head of
+each stream is kept here. The database lets the sealer set a row's chain columns once and
+refuses every other change. Each chain has 64 streams, picked by a hash of the row's key (an
+event's pack events go with it): the per-row trigger that linked rows before the sealer needed
+them to spread its waiting writers, and the rows it linked keep their streams. Checkpoints
 record heads at a moment, so a chain rewritten wholesale is caught too when the checkpoint's
 digest is kept outside the database."""
 
@@ -24,6 +27,14 @@ CHAINS: dict[str, str] = {
     "pack_events": "event_id",
     "access_log": "id",
 }
+# When each chained table's row was written (how old the unsealed tail is).
+WRITTEN_AT: dict[str, str] = {
+    "events": "recorded_at",
+    "pack_events": "recorded_at",
+    "access_log": "at",
+}
+# The advisory lock that keeps sealers to one at a time across processes (migration 0014).
+SEALER_LOCK = 7_310_414_725_001
 
 
 class AuditHead(SQLModel, table=True):

@@ -43,3 +43,9 @@ def timestamp_field(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False, index=index
     )
+
+
+def unsealed_index(table: str, *order: str) -> sa.Index:
+    """A chained table's rows not yet linked into its hash chain (models/audit.py), in the
+    order the sealer links them: only a second's worth of rows, however long the table."""
+    return sa.Index(f"ix_{table}_unsealed", *order, postgresql_where=sa.text("chain_seq IS NULL"))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import enum_column, timestamp_field, unsealed_index
 from models.packs import PackStatus
 
 
@@ -64,6 +64,7 @@ class Outcome(enum.StrEnum):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
+    __table_args__ = (unsealed_index("events", "recorded_at", "event_id"),)
 
     event_id: uuid.UUID = Field(primary_key=True)
     action: Action = Field(sa_type=enum_column(Action, length=12))
@@ -77,15 +78,16 @@ class Event(SQLModel, table=True):
     offline: bool = False
     payload_hash: str = Field(sa_type=sa.CHAR(64))
     response: dict[str, Any] = Field(sa_type=JSONB)
-    # The hash chain (models/audit.py), set by the database.
-    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
-    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
+    # The hash chain (models/audit.py), set by the sealer soon after the row commits.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
 
 class PackEvent(SQLModel, table=True):
     __tablename__ = "pack_events"
     __table_args__ = (
         sa.UniqueConstraint("gtin", "serial", "version", name="uq_pack_events_version"),
+        unsealed_index("pack_events", "recorded_at", "event_id", "gtin", "serial"),
     )
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
@@ -114,6 +116,6 @@ class PackEvent(SQLModel, table=True):
     # The line's place in the pack's history (1, 2, …: the pack's version it made); none for a
     # code of no registered pack, and for lines recorded before versions were kept.
     version: int | None = Field(default=None, nullable=True)
-    # The hash chain (models/audit.py), set by the database.
-    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)
-    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=False)
+    # The hash chain (models/audit.py), set by the sealer soon after the row commits.
+    chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    row_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

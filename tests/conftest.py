@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app import demo
+from app.audit import service as audit
 from app.db import migrate
 from app.db.database import Database, normalize_url
 from app.db.embedded import EmbeddedPostgres
@@ -99,6 +100,7 @@ def test_database(pg_server: PgServer) -> Iterator[str]:
     migrate.upgrade(url)
     asyncio.run(demo.seed_database(database_at(pg_server, url)))
     with pg_server.connect(TEST_DATABASE) as conn:
+        audit.seal(conn)  # every test starts from a world sealed into its hash chains
         conn.execute("CREATE SCHEMA test_seed")
         for table in TABLES:
             conn.execute(f'CREATE TABLE test_seed."{table}" AS TABLE public."{table}"')

@@ -1,9 +1,12 @@
 import asyncio
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.helpers import LOGINS, device_headers, headers_for, me
+from tests.conftest import TEST_DATABASE, PgServer
+from tests.helpers import LOGINS, device_headers, headers_for, me, pack_code, register_batch
 
 
 async def _log(client: AsyncTestClient[Any], **params: str) -> list[dict[str, Any]]:
@@ -99,3 +102,82 @@ async def test_concurrent_requests_are_each_logged_once(client: AsyncTestClient[
     assert sorted(p for p in logged if p.startswith(f"/api/organizations/{organization}")) == (
         sorted([f"/api/organizations/{organization}"] * 40)
     )
+
+
+async def test_verifications_are_logged_once_each(client: AsyncTestClient[Any]) -> None:
+    """The lookup writes its own row; the middleware adds none (and writes the row of a code
+    refused before any lookup)."""
+    pharmacist = await headers_for(client, "razi-pharmacy")
+    gtin, _, serials = await register_batch(
+        client, await headers_for(client, "sina-darou"), count=3
+    )
+    for serial in serials[:3]:
+        verified = await client.post(
+            "/api/verify", json={"code": pack_code(gtin, serial)}, headers=pharmacist
+        )
+        assert verified.status_code == 200, verified.text
+    unknown = await client.post(
+        "/api/verify", json={"code": pack_code(gtin, "NOSUCHPACK")}, headers=pharmacist
+    )
+    assert unknown.status_code == 200 and unknown.json()["status"] == "unknown"
+    unreadable = await client.post("/api/verify", json={"code": "]d2junk"}, headers=pharmacist)
+    assert unreadable.status_code == 422
+    shown = await client.get(f"/api/packs/{gtin}/{serials[0]}", headers=pharmacist)
+    assert shown.status_code == 200
+    entries = await _log(client, resource="packs", actor_id=(await me(client, pharmacist))["id"])
+    assert [(e["method"], e["path"], e["status_code"]) for e in reversed(entries)] == [
+        *[("POST", "/api/verify", 200)] * 4,
+        ("POST", "/api/verify", 422),
+        ("GET", f"/api/packs/{gtin}/{serials[0]}", 200),
+    ]
+
+
+@pytest.fixture
+def unwritable_log(pg_server: PgServer, database: object) -> Iterator[Callable[[str], None]]:
+    """Makes the access log refuse the rows of the paths given, as a full disk or a broken
+    table would refuse every row, while the rest of the database works."""
+    refused: list[str] = []
+    with pg_server.connect(TEST_DATABASE) as sql:
+
+        def refuse(path: str) -> None:
+            refused.append(path)
+            sql.execute("ALTER TABLE access_log DROP CONSTRAINT IF EXISTS test_refused")
+            paths = ", ".join(f"'{p}'" for p in refused)
+            sql.execute(
+                "ALTER TABLE access_log ADD CONSTRAINT test_refused"
+                f" CHECK (path NOT IN ({paths})) NOT VALID"
+            )
+
+        try:
+            yield refuse
+        finally:
+            sql.execute("ALTER TABLE access_log DROP CONSTRAINT IF EXISTS test_refused")
+
+
+async def test_no_answer_leaves_without_its_row(
+    client: AsyncTestClient[Any], unwritable_log: Callable[[str], None]
+) -> None:
+    pharmacist = await headers_for(client, "razi-pharmacy")
+    organization = (await me(client, pharmacist))["organization_id"]
+    gtin, _, serials = await register_batch(
+        client, await headers_for(client, "sina-darou"), count=3
+    )
+    verify = {"code": pack_code(gtin, serials[0])}
+    assert (await client.post("/api/verify", json=verify, headers=pharmacist)).status_code == 200
+
+    unwritable_log(f"/api/organizations/{organization}")  # written by the middleware
+    answer = await client.get(f"/api/organizations/{organization}", headers=pharmacist)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "could not be recorded in the access log" in answer.json()["detail"]
+    assert organization not in answer.text.replace(f"/api/organizations/{organization}", "")
+    # Other paths are logged and answered as before.
+    assert (await client.post("/api/verify", json=verify, headers=pharmacist)).status_code == 200
+
+    unwritable_log("/api/verify")  # written by the pack's lookup itself
+    answer = await client.post("/api/verify", json=verify, headers=pharmacist)
+    assert answer.status_code == 500
+    assert "could not be recorded in the access log" in answer.json()["detail"]
+    assert serials[0] not in answer.text
+    logged = await _log(client, resource="packs")
+    assert [e["status_code"] for e in logged if e["path"] == "/api/verify"] == [200, 200]

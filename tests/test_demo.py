@@ -6,9 +6,8 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from app import demo, demo_supply
-from app.db.database import Database
 from app.demo_supply import PRODUCTS, demo_gtin
-from tests.conftest import TEST_DATABASE, PgServer
+from tests.conftest import TEST_DATABASE, PgServer, database_at
 from tests.helpers import facility_gln, headers_for
 
 
@@ -77,7 +76,7 @@ async def test_the_demo_products_are_under_their_owners_company_prefixes(
 
 
 async def test_seeding_again_restores_only_what_is_missing(
-    pg_server: PgServer, database: Database, client: AsyncTestClient[Any]
+    pg_server: PgServer, test_database: str, client: AsyncTestClient[Any]
 ) -> None:
     """A complete demo world is recognised by one query (`serve --demo` restarts at once); a
     world missing anything is completed."""
@@ -87,7 +86,9 @@ async def test_seeding_again_restores_only_what_is_missing(
             "UPDATE organizations SET name = 'Renamed by its admin' WHERE gln = %s",
             (demo.WORLD[0].gln,),
         )
-    await demo.seed_database(database)
+    # As `darutrace demo seed` would, with a pool of its own: the running app keeps its own
+    # (closing it would leave the app unable to write its access log, so to answer).
+    await demo.seed_database(database_at(pg_server, test_database))
     inspector = await headers_for(client, "fdo-inspector")
     organizations = (await client.get("/api/organizations", headers=inspector)).json()
     assert "6260012" in {p for o in organizations for p in o["company_prefixes"]}

@@ -90,13 +90,61 @@ def test_history_written_before_the_hash_chains_is_chained_on_upgrade(
             report = audit.verify(connection)
             assert report.ok, report.breaks
             assert report.rows["events"] > 0 and report.rows["pack_events"] > 0
-            # And new rows continue the chains.
+            # And new rows continue the chains, once sealed.
             connection.execute(
                 "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role,"
                 " organization_id, resource, method, path, status_code, outcome)"
                 " VALUES (now(), 'user', gen_random_uuid(), 'x', 'admin', gen_random_uuid(),"
                 " 'packs', 'GET', '/', 200, 'ok')"
             )
-            assert audit.verify(connection).ok
+            before = audit.verify(connection)
+            assert before.ok and before.unsealed["access_log"].rows == 1
+            assert audit.seal(connection)["access_log"] == 1
+            after = audit.verify(connection)
+            assert after.ok and after.unsealed["access_log"].rows == 0
+            assert after.rows["access_log"] == before.rows["access_log"] + 1
     finally:
         pg_server.drop_database("darutrace_test_chains")
+
+
+def test_rows_chained_by_the_old_trigger_stay_valid_and_new_rows_continue_their_streams(
+    pg_server: PgServer,
+) -> None:
+    url = pg_server.create_database("darutrace_test_sealing")
+    try:
+        config = migrate.alembic_config(url)
+        command.upgrade(config, "0013")  # rows chained by a trigger as they are written
+        asyncio.run(demo.seed_database(database_at(pg_server, url)))
+        with pg_server.connect("darutrace_test_sealing") as connection:
+            heads = connection.execute("SELECT sum(seq) FROM audit_heads").fetchone()
+        migrate.upgrade(url)
+        with pg_server.connect("darutrace_test_sealing") as connection:
+            report = audit.verify(connection)
+            assert report.ok, report.breaks
+            assert heads is not None and sum(report.rows.values()) == heads[0]
+            assert all(tail.rows == 0 for tail in report.unsealed.values())
+            for _ in range(100):  # over 64 streams, so that most continue theirs
+                connection.execute(
+                    "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role,"
+                    " organization_id, resource, method, path, status_code, outcome)"
+                    " VALUES (now(), 'user', gen_random_uuid(), 'x', 'admin', gen_random_uuid(),"
+                    " 'packs', 'GET', '/', 200, 'ok')"
+                )
+            assert audit.seal(connection)["access_log"] == 100
+            assert audit.verify(connection).ok
+            # Downgrading seals what is pending and puts the trigger back.
+            connection.execute(
+                "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role,"
+                " organization_id, resource, method, path, status_code, outcome)"
+                " VALUES (now(), 'user', gen_random_uuid(), 'x', 'admin', gen_random_uuid(),"
+                " 'packs', 'GET', '/', 200, 'ok')"
+            )
+        command.downgrade(config, "0013")
+        with pg_server.connect("darutrace_test_sealing") as connection:
+            report = audit.verify(connection)
+            assert report.ok, report.breaks
+            assert report.rows["access_log"] == sum(
+                1 for _ in connection.execute("SELECT 1 FROM access_log")
+            )
+    finally:
+        pg_server.drop_database("darutrace_test_sealing")

@@ -1,11 +1,16 @@
 """Appends an access-log row for every authenticated request to a route that declares the
-resource it exposes (`opt={"audit": "<resource>"}`), whatever the outcome."""
+resource it exposes (`opt={"audit": "<resource>"}`), whatever the outcome, and commits it before
+the answer leaves: the row is written when the answer's status is known (its
+`http.response.start`) and the answer is passed on only once the row is in. If the row cannot be
+written the caller gets a 503 (or 500) instead of an answer with no record of it. A handler may
+have written the row itself, in its own transaction (app/access_log/service.py, AccessEntry)."""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
 
+import psycopg
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.access_log import service
 from app.auth.principal import Principal
 from app.db.request_session import request_session
+from app.state import app_state
 
 AUDIT_OPT = "audit"
 log = logging.getLogger(__name__)
@@ -27,36 +33,71 @@ class AccessLogMiddleware(ASGIMiddleware):
         if resource is None or not isinstance(principal, Principal):
             await next_app(scope, receive, send)
             return
+        entry = service.new_entry(scope, principal, resource)
+        started = withheld = False
 
-        status_code = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status_code
+        async def send_once_logged(message: Message) -> None:
+            nonlocal started, withheld
+            if withheld:
+                return  # the rest of an answer that was replaced by the failure's
             if message["type"] == "http.response.start":
-                status_code = message["status"]
+                started = True
+                status = message["status"]
+                if entry.logged_status != status:
+                    # Not written by the handler, or written with a status that an error after
+                    # it changed: the answer that leaves has its row.
+                    failure = await self._write(scope, entry, status)
+                    if failure is not None:
+                        withheld = True
+                        await _send_failure(send, scope, failure)
+                        return
             await send(message)
 
         try:
-            await next_app(scope, receive, capture)
+            await next_app(scope, receive, send_once_logged)
         finally:
-            await self._record(scope, principal, resource, status_code)
+            if not started and entry.logged_status is None:
+                # No answer at all (the client went away): the attempt is recorded still.
+                await self._write(scope, entry, 500)
 
-    async def _record(
-        self, scope: Scope, principal: Principal, resource: str, status_code: int
-    ) -> None:
-        path_params: dict[str, Any] = scope.get("path_params") or {}
-        client = scope.get("client")
+    async def _write(self, scope: Scope, entry: service.AccessEntry, status: int) -> int | None:
+        """None once written; else the status to answer instead."""
         try:
-            await service.record(
-                await request_session(scope).connection(),
-                principal,
-                resource=resource,
-                object_id=next((str(v) for v in path_params.values()), None),
-                method=str(scope.get("method", "")),
-                path=scope["path"],
-                client_address=client[0] if client else None,
-                status_code=status_code,
-            )
-        except Exception:
-            # The response has been sent; failing to log must be loud, not silent.
+            await service.write(await request_session(scope).connection(), entry, status)
+        except Exception as exc:
             log.exception("could not write the access log for %s", scope["path"])
+            if isinstance(exc, psycopg.OperationalError):  # unreachable, or no connection in time
+                app_state(scope["litestar_app"]).db.connection_lost()
+                return 503
+            return 500
+        entry.logged(status)
+        return None
+
+
+_DETAIL = {
+    503: "The database is unavailable, so this request could not be recorded in the access "
+    "log and its answer is withheld; retry shortly.",
+    500: "This request could not be recorded in the access log, so its answer is withheld; "
+    "the error has been logged.",
+}
+
+
+async def _send_failure(send: Send, scope: Scope, status: int) -> None:
+    title = "Service Unavailable" if status == 503 else "Internal Server Error"
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": _DETAIL[status],
+            "instance": scope["path"],
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", b"2"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
+from litestar.types import Scope
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,43 +31,85 @@ def outcome_of(status_code: int) -> AccessOutcome:
     return AccessOutcome.error
 
 
-_INSERT = (
-    "INSERT INTO access_log (at, actor_kind, actor_id, actor_name, role, organization_id,"
-    " resource, object_id, method, path, client_address, status_code, outcome)"
-    " VALUES (clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+# The row of one request; `clock_timestamp()`, not the transaction's start, when written in a
+# handler's transaction.
+_COLUMNS = (
+    "at, actor_kind, actor_id, actor_name, role, organization_id, resource, object_id, method,"
+    " path, client_address, status_code, outcome"
 )
+_VALUES = "clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+INSERT = f"INSERT INTO access_log ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608 (constants)
+# For a handler that logs its request in the statement that does its work (`WITH logged AS
+# (...) SELECT ...`): the row's parameters are `entry.parameters(status_code)`, first.
+LOGGED_CTE = f"logged AS ({INSERT})"
+_KEY = "darutrace_access"
 
 
-async def record(
-    connection: psycopg.AsyncConnection[Any],
-    principal: Principal,
-    *,
-    resource: str,
-    object_id: str | None,
-    method: str,
-    path: str,
-    client_address: str | None,
-    status_code: int,
-) -> None:
-    """Written (autocommit) before the request ends; plain SQL, as it runs on every audited
-    request."""
-    await connection.execute(
-        _INSERT,
-        (
+@dataclass
+class AccessEntry:
+    """The access-log row of an audited request, known before the handler runs but for its
+    status. The middleware writes it (autocommit) when the answer starts, before the answer
+    leaves; a handler with a transaction of its own may write it there instead, with the
+    status it will answer, and say so (`logged`) once that transaction has committed."""
+
+    principal: Principal
+    resource: str
+    object_id: str | None
+    method: str
+    path: str
+    client_address: str | None
+    logged_status: int | None = None
+
+    def parameters(self, status_code: int) -> tuple[Any, ...]:
+        principal = self.principal
+        return (
             principal.kind,
             principal.id,
             principal.name,
             principal.role.value,
             principal.organization_id,
-            resource,
-            object_id,
-            method,
-            path[:500],
-            client_address,
+            self.resource,
+            self.object_id,
+            self.method,
+            self.path[:500],
+            self.client_address,
             status_code,
             outcome_of(status_code).value,
-        ),
+        )
+
+    def logged(self, status_code: int) -> None:
+        """The row with this status is committed: the middleware writes none."""
+        self.logged_status = status_code
+
+
+def new_entry(scope: Scope, principal: Principal, resource: str) -> AccessEntry:
+    """The request's entry, kept in its scope for the handler (`access_entry`)."""
+    path_params: dict[str, Any] = scope.get("path_params") or {}
+    client = scope.get("client")
+    entry = AccessEntry(
+        principal,
+        resource=resource,
+        object_id=next((str(v) for v in path_params.values()), None),
+        method=str(scope.get("method", "")),
+        path=scope["path"],
+        client_address=client[0] if client else None,
     )
+    cast(dict[str, Any], scope)[_KEY] = entry
+    return entry
+
+
+def access_entry(scope: Scope) -> AccessEntry | None:
+    """The entry of an audited request by an authenticated caller; None for any other."""
+    entry = cast(dict[str, Any], scope).get(_KEY)
+    return entry if isinstance(entry, AccessEntry) else None
+
+
+async def write(
+    connection: psycopg.AsyncConnection[Any], entry: AccessEntry, status_code: int
+) -> None:
+    """The entry's row, in whatever transaction `connection` is (autocommit: at once). Plain
+    SQL: it runs on every audited request."""
+    await connection.execute(INSERT, entry.parameters(status_code))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`darutrace audit verify|checkpoint`."""
+"""`darutrace audit verify|seal|checkpoint`."""
 
 from __future__ import annotations
 
@@ -38,19 +38,39 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Recompute every chain; report the first broken link of each stream (exit 1 if any)."""
+    """Recompute every sealed row's link; report the first broken link of each stream (exit 1
+    if any) and the rows not sealed yet."""
     from app.audit import service
 
     with _connected() as connection:
         report = service.verify(connection)
     counts = ", ".join(f"{rows:,} {table}" for table, rows in report.rows.items())
+    for table, tail in report.unsealed.items():
+        if tail.rows:
+            assert tail.oldest is not None
+            age = (report.at - tail.oldest).total_seconds()
+            click.echo(
+                f"unsealed {table}: {tail.rows:,} row(s), the oldest written {age:.1f} s ago"
+            )
     if report.ok:
-        click.echo(f"audit: all chains intact ({counts})")
+        click.echo(f"audit: all chains intact ({counts} sealed)")
         return
     for broken in report.breaks:
         click.echo(f"BROKEN {broken}", err=True)
-    click.echo(f"audit: {len(report.breaks)} broken link(s) ({counts})", err=True)
+    click.echo(f"audit: {len(report.breaks)} broken link(s) ({counts} sealed)", err=True)
     sys.exit(1)
+
+
+@audit_group.command("seal")
+def audit_seal() -> None:
+    """Link every row committed until now into its chain (a running server does so within a
+    second by itself); print how many rows of each chain were sealed."""
+    from app.audit import service
+
+    with _connected() as connection:
+        sealed = service.seal(connection)
+    for table, rows in sealed.items():
+        click.echo(f"sealed {rows:,} {table}")
 
 
 @audit_group.command("checkpoint")

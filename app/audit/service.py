@@ -1,7 +1,8 @@
-"""Checking the hash chains (models/audit.py): every row's hash is recomputed from its content
-and the previous row's hash, sequence numbers must follow each other, each stream's last row must
-be its head, and every checkpoint must still be on its chain. Reports the first broken link of
-each stream."""
+"""Sealing and checking the hash chains (models/audit.py). Checking: every sealed row's hash is
+recomputed from its content and the previous row's hash, sequence numbers must follow each
+other, each stream's last row must be its head, and every checkpoint must still be on its chain;
+reports the first broken link of each stream, and the unsealed tail of each chain (rows
+committed but not linked yet: how many, and how old the oldest is)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from models.audit import CHAINS
+from models.audit import CHAINS, WRITTEN_AT
 
 Connection = psycopg.Connection[Any]
 
@@ -26,10 +27,14 @@ SELECT stream, chain_seq, row_hash, key,
        lag(chain_seq) OVER w AS previous
 FROM (SELECT {stream} AS stream, chain_seq, row_hash, {key} AS key,
              audit_content(to_jsonb(t)) AS content
-      FROM {table} t) rows
+      FROM {table} t
+      WHERE chain_seq IS NOT NULL) rows
 WINDOW w AS (PARTITION BY stream ORDER BY chain_seq)
 ORDER BY stream, chain_seq
 """
+HALF_SEALED = (
+    "{} row(s) have a hash but no place in the chain (changed; the sealer cannot link them)"
+)
 _KEYS = {
     "events": "event_id::text",
     "pack_events": "gtin || '/' || serial || ' ' || event_id",
@@ -53,9 +58,19 @@ class Break:
 
 
 @dataclass(frozen=True)
+class Tail:
+    """A chain's rows not sealed yet."""
+
+    rows: int
+    oldest: datetime | None  # when the oldest of them was written
+
+
+@dataclass(frozen=True)
 class Report:
-    rows: dict[str, int]
+    rows: dict[str, int]  # sealed rows checked, by chain
     breaks: list[Break]
+    unsealed: dict[str, Tail]
+    at: datetime  # the database's clock when the snapshot was taken
 
     @property
     def ok(self) -> bool:
@@ -74,7 +89,11 @@ def verify(connection: Connection) -> Report:
 def _verify(connection: Connection) -> Report:
     rows: dict[str, int] = {}
     breaks: list[Break] = []
+    unsealed: dict[str, Tail] = {}
     for table, key in CHAINS.items():
+        unsealed[table], half_sealed = _tail(connection, table)
+        if half_sealed:
+            breaks.append(Break(table, None, None, None, HALF_SEALED.format(half_sealed)))
         heads = {
             stream: (seq, digest)
             for stream, seq, digest in connection.execute(
@@ -109,12 +128,25 @@ def _verify(connection: Connection) -> Report:
         for (stream_id, seq), _ in checkpoints.items():
             if stream_id not in broken and seq > last.get(stream_id, (0, b""))[0]:
                 breaks.append(Break(table, stream_id, seq, None, "a checkpointed row is missing"))
-    return Report(rows, breaks)
+    at = connection.execute("SELECT now()").fetchone()
+    assert at is not None
+    return Report(rows, breaks, unsealed, at[0])
+
+
+def _tail(connection: Connection, table: str) -> tuple[Tail, int]:
+    """The unsealed rows (by the partial index that finds them for the sealer), and how many of
+    them carry a hash anyway, which only a hand in the tables could have put there."""
+    found = connection.execute(
+        f"SELECT count(*), min({WRITTEN_AT[table]}), count(row_hash)"  # noqa: S608 (names)
+        f" FROM {table} WHERE chain_seq IS NULL"
+    ).fetchone()
+    assert found is not None
+    return Tail(found[0], found[1]), found[2]
 
 
 def _problem(
     seq: int,
-    stored: bytes,
+    stored: bytes | None,
     expected: bytes,
     previous: int | None,
     checkpoint: bytes | None,
@@ -123,7 +155,7 @@ def _problem(
         if previous == seq:
             return "two rows share one place in the chain (a row was inserted)"
         return f"rows #{(previous or 0) + 1}–#{seq - 1} are missing (deleted)"
-    if bytes(stored) != bytes(expected):
+    if stored is None or bytes(stored) != bytes(expected):
         return "the row's content or hash does not match the chain (changed or inserted)"
     if checkpoint is not None and bytes(checkpoint) != bytes(stored):
         return "the chain differs from its checkpoint (rewritten)"
@@ -166,3 +198,24 @@ def checkpoint(connection: Connection, at: datetime) -> str:
     for chain, stream, seq, value in heads:
         digest.update(f"{chain}:{stream}:{seq}:".encode() + bytes(value).hex().encode() + b"\n")
     return digest.hexdigest()
+
+
+# One batch of one chain, in one statement (migration 0014): up to SEAL_BATCH rows linked and
+# their heads moved; NULL when another sealer holds the lock and the caller would not wait.
+SEAL = "SELECT audit_seal(%s, %s, %s)"
+SEAL_BATCH = 5_000
+
+
+def seal(connection: Connection) -> dict[str, int]:
+    """Link every row committed before now into its chain (waiting for a sealer at work in a
+    server to finish its batch); returns how many rows of each chain were sealed."""
+    sealed = dict.fromkeys(CHAINS, 0)
+    for table in CHAINS:
+        while True:
+            with connection.transaction():
+                found = connection.execute(SEAL, (table, SEAL_BATCH, True)).fetchone()
+            assert found is not None
+            sealed[table] += found[0]
+            if found[0] < SEAL_BATCH:
+                break
+    return sealed

@@ -17,7 +17,7 @@ from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import ORGANIZATION_ROLES, allow
 from app.auth.middleware import PAGE_OPT, PUBLIC_OPT
 from app.catalog import service as catalog
-from app.dependencies import Caller, Connection, Runtime, Session
+from app.dependencies import Access, Caller, Connection, Runtime, Session
 from app.events import service
 from app.events.labels import labelled
 from app.events.routes import EventIn, event_request
@@ -88,13 +88,14 @@ async def counter_event(
     connection: Connection,
     runtime: Runtime,
     principal: Caller,
+    access: Access,
     data: JSONBody[EventIn],
 ) -> Response[dict[str, Any]]:
     """`POST /api/events` for the counter: the same request, rules and answer, each pack's
     result also naming its product, batch and expiry, and saying its reason in the page's
     language (`reason_text`, `detail_text`) beside the English."""
     event = event_request(data, runtime)
-    answer = await service.record(connection, runtime.facilities, principal, event)
+    answer = await service.record(connection, runtime.facilities, principal, event, access)
     body = in_language(await labelled(connection, answer.body), language_of(request).gettext)
     media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
     return Response(body, status_code=answer.status_code, media_type=media_type)
@@ -108,10 +109,14 @@ async def counter_event(
     status_code=200,
 )
 async def counter_verify(
-    connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[VerifyIn]
+    connection: Connection,
+    runtime: Runtime,
+    principal: Caller,
+    access: Access,
+    data: JSONBody[VerifyIn],
 ) -> packs.PackView:
     return await packs.verify_code(
-        connection, runtime.facilities, principal, data.code, runtime.settings.reader
+        connection, runtime.facilities, principal, data.code, runtime.settings.reader, access
     )
 
 

@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from app.auth.guards import allow
-from app.dependencies import Caller, Connection, Runtime
+from app.dependencies import Access, Caller, Connection, Runtime
 from app.events import service
 from app.problems import PROBLEM_JSON
 from models.events import Action, Outcome
@@ -95,10 +95,15 @@ class EventController(Controller):
         responses=RECORDED,
     )
     async def record(
-        self, connection: Connection, runtime: Runtime, principal: Caller, data: JSONBody[EventIn]
+        self,
+        connection: Connection,
+        runtime: Runtime,
+        principal: Caller,
+        access: Access,
+        data: JSONBody[EventIn],
     ) -> Response[dict[str, Any]]:
         request = event_request(data, runtime)
-        answer = await service.record(connection, runtime.facilities, principal, request)
+        answer = await service.record(connection, runtime.facilities, principal, request, access)
         return event_response(answer)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from app.access_log import service as access_log
+from app.access_log.service import AccessEntry
 from app.alerts.engine import count_alerts, insert_alerts, new_alerts, worth_raising
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, InvalidInput
@@ -102,8 +104,11 @@ async def record(
     directory: FacilityDirectory,
     principal: Principal,
     request: EventRequest,
+    access: AccessEntry | None = None,
 ) -> EventAnswer:
-    """`connection` is in autocommit mode; the event is written in one transaction."""
+    """`connection` is in autocommit mode; the event is written in one transaction, with the
+    request's access-log row when `access` is given (a replay or a refusal leaves that row to
+    the access-log middleware)."""
     _check_request(principal, request)
     facility = await acting_site(directory, connection, principal, request.facility_gln)
     destination = await _destination(directory, connection, request, facility)
@@ -162,6 +167,8 @@ async def record(
                 await insert_alerts(connection, alerts, counted=False)
                 await store.count(connection, work.pack_events, changed)
                 await count_alerts(connection, alerts)
+                if access is not None:
+                    await access_log.write(connection, access, status_code)
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != store.EVENT_KEY:
             raise
@@ -176,6 +183,8 @@ async def record(
         if stored is None:
             raise
         return _replay(request.event_id, stored, payload_hash)
+    if access is not None:
+        access.logged(status_code)
     return EventAnswer(status_code, body)
 
 

@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.auth.guards import EVERY_ROLE, allow
-from app.dependencies import Caller, Connection, Runtime, Session
+from app.dependencies import Access, Caller, Connection, Runtime, Session
 from app.packs import service
 from app.security.rate_limit import RATE_LIMIT_OPT, TOO_MANY_REQUESTS
 
@@ -38,10 +38,11 @@ class VerifyController(Controller):
         connection: Connection,
         runtime: Runtime,
         principal: Caller,
+        access: Access,
         data: JSONBody[VerifyIn],
     ) -> service.PackView:
         return await service.verify_code(
-            connection, runtime.facilities, principal, data.code, runtime.settings.reader
+            connection, runtime.facilities, principal, data.code, runtime.settings.reader, access
         )
 
 
@@ -52,9 +53,14 @@ class PackController(Controller):
 
     @get("/{gtin:str}/{serial:str}", guards=[allow(EVERY_ROLE, devices=True)], summary="A pack")
     async def show(
-        self, connection: Connection, principal: Caller, gtin: FromPath[str], serial: FromPath[str]
+        self,
+        connection: Connection,
+        principal: Caller,
+        access: Access,
+        gtin: FromPath[str],
+        serial: FromPath[str],
     ) -> service.PackView:
-        return await service.pack_view(connection, principal, gtin, serial)
+        return await service.pack_view(connection, principal, gtin, serial, access)
 
     @get(
         "/{gtin:str}/{serial:str}/events",

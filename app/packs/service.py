@@ -12,6 +12,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.access_log.service import LOGGED_CTE, AccessEntry
 from app.alerts.verification import alert_on_verification, risk
 from app.auth.principal import Principal
 from app.catalog.service import gtin_of
@@ -46,7 +47,11 @@ async def verify_code(
     principal: Principal,
     text: str,
     reader: ReaderConfig,
+    access: AccessEntry | None = None,
 ) -> PackView:
+    """`access`: the request's access-log row, written by the pack's lookup itself (answered
+    200), so that a verification costs one round trip; a code that cannot be read is refused
+    before, and its row is the middleware's."""
     try:
         code = parse_pack_code(text, reader)
     except CodeError as exc:
@@ -55,7 +60,7 @@ async def verify_code(
         raise InvalidInput(
             "code: it has no serial number (AI 21); scan the pack's 2D code.", field="code"
         )
-    found = await view(connection, principal, code)
+    found = await view(connection, principal, code, access)
     alert = risk(found.status, found.overlays, found.product is not None)
     if alert is not None:
         pack = (code.gtin, code.serial, found.lot)
@@ -64,9 +69,13 @@ async def verify_code(
 
 
 async def pack_view(
-    connection: Connection, principal: Principal, gtin: str, serial: str
+    connection: Connection,
+    principal: Principal,
+    gtin: str,
+    serial: str,
+    access: AccessEntry | None = None,
 ) -> PackView:
-    return await view(connection, principal, PackCode(gtin=gtin_of(gtin), serial=serial))
+    return await view(connection, principal, PackCode(gtin=gtin_of(gtin), serial=serial), access)
 
 
 # One round trip for a known pack: the hot path of every scan, in plain SQL.
@@ -84,6 +93,10 @@ LEFT JOIN facilities f ON f.id = p.transit_from_id
 LEFT JOIN facilities t ON t.id = p.transit_to_id
 WHERE p.gtin = %s AND p.serial = %s
 """
+# The same in the statement that writes the request's access-log row (autocommit: committed
+# before the answer is sent).
+_LOGGED_PACK_VIEW = f"WITH {LOGGED_CTE} {_PACK_VIEW}"
+ANSWERED = 200  # what the routes that show a pack answer, known or not
 _PRODUCT = (
     "SELECT name, name_fa, generic_name, form, strength, pack_size FROM products WHERE gtin = %s"
 )
@@ -91,10 +104,22 @@ _BATCH_EXISTS = "SELECT 1 FROM batches WHERE gtin = %s AND lot = %s"
 PRODUCT_FIELDS = ("name", "name_fa", "generic_name", "form", "strength", "pack_size")
 
 
-async def view(connection: Connection, principal: Principal | None, code: PackCode) -> PackView:
-    """`principal` None: an anonymous patient, who never sees custody."""
+async def view(
+    connection: Connection,
+    principal: Principal | None,
+    code: PackCode,
+    access: AccessEntry | None = None,
+) -> PackView:
+    """`principal` None: an anonymous patient, who never sees custody. `access`: the request's
+    access-log row, written by the lookup."""
     assert code.serial is not None
-    row = await (await connection.execute(_PACK_VIEW, (code.gtin, code.serial))).fetchone()
+    if access is None:
+        found = await connection.execute(_PACK_VIEW, (code.gtin, code.serial))
+    else:
+        parameters = (*access.parameters(ANSWERED), code.gtin, code.serial)
+        found = await connection.execute(_LOGGED_PACK_VIEW, parameters)
+        access.logged(ANSWERED)
+    row = await found.fetchone()
     if row is None:
         return await _unknown_part(connection, code)
     status, status_at, lot, expiry, batch_overlay = row[0:5]
