@@ -1,0 +1,307 @@
+"""What the database refuses reaches a person as a problem: two registrations of one GTIN,
+organisation GLN, facility GLN or username that both get past the services' own checks (both
+requests at their INSERT at once) get one 201 and one 409 naming what exists, never a 500, and
+nothing of the loser is saved; a reference to a facility that is gone is a 422.
+
+The races run against a real `darutrace serve` (concurrent requests on their own connections):
+the test locks the table against inserts (reads go on), waits until both requests wait at their
+INSERT, then lets them go."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from litestar.testing import AsyncTestClient
+
+from models.gs1 import with_check_digit
+from tests.conftest import TEST_DATABASE, PgServer
+from tests.helpers import LOGINS, event, facility_gln, headers_for, me, pack_code, register_batch
+from tests.scan_server import live_server
+
+__all__ = ["live_server"]  # the fixture
+
+PATIENCE = 120  # seconds for both requests to reach their INSERT on a loaded machine
+NEW_GLN = with_check_digit("626000777800")
+OWN_GTIN = with_check_digit("0626000998700")  # under Sina Darou's company prefix 62600099
+_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@contextmanager
+def inserts_held(pg_server: PgServer, table: str) -> Iterator[Callable[[int], None]]:
+    """`table` locked against inserts until the block ends; the callable waits until `n`
+    requests wait at their INSERT into it."""
+    with (
+        pg_server.connect(TEST_DATABASE) as holder,
+        pg_server.connect(TEST_DATABASE) as watcher,
+        holder.transaction(),
+    ):
+        holder.execute(f"LOCK TABLE {table} IN SHARE MODE")
+
+        def until_waiting(n: int) -> None:
+            deadline = time.monotonic() + PATIENCE
+            while True:
+                row = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE %s",
+                    (f"INSERT INTO {table} %",),
+                ).fetchone()
+                if row and row[0] >= n:
+                    return
+                assert time.monotonic() < deadline, f"{n} requests never waited at the INSERT"
+                time.sleep(0.05)
+
+        yield until_waiting
+
+
+def race(
+    pg_server: PgServer, table: str, send: Callable[[int], httpx.Response]
+) -> tuple[httpx.Response, httpx.Response]:
+    """`send(0)` and `send(1)` at once, both held at their INSERT into `table` until both are
+    there; their answers, the lower status first."""
+    with ThreadPoolExecutor(2) as pool, inserts_held(pg_server, table) as until_waiting:
+        sent = [pool.submit(send, n) for n in (0, 1)]
+        until_waiting(2)
+    first, second = sorted((future.result() for future in sent), key=lambda r: r.status_code)
+    return first, second
+
+
+def api_login(server: str, username: str) -> dict[str, str]:
+    body = {"username": username, "password": LOGINS[username].password}
+    answer = httpx.post(f"{server}/api/auth/login", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def post(server: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{server}{path}", json=body, headers=headers, timeout=PATIENCE * 2)
+
+
+def assert_refused_as_existing(answer: httpx.Response, field: str, *named: str) -> None:
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert problem["field"] == field, problem
+    for words in named:
+        assert words in problem["detail"], problem
+
+
+def count(pg_server: PgServer, query: str, *params: object) -> int:
+    with pg_server.connect(TEST_DATABASE) as connection:
+        row = connection.execute(query, params).fetchone()
+    assert row is not None
+    return int(row[0])  # type: ignore[call-overload]
+
+
+def test_two_registrations_of_one_organisation(pg_server: PgServer, live_server: str) -> None:
+    admin = api_login(live_server, "fdo-admin")
+    prefixes = ("6260077", "6260078")
+
+    def register(n: int) -> httpx.Response:
+        body = {"gln": NEW_GLN, "name": f"Racing maker {n}", "name_fa": f"سازنده {n}",
+                "kind": "manufacturer", "company_prefixes": [prefixes[n]]}  # fmt: skip
+        return post(live_server, "/api/organizations", body, admin)
+
+    won, lost = race(pg_server, "organizations", register)
+    assert won.status_code == 201, won.text
+    assert_refused_as_existing(
+        lost, "gln", f"An organisation with GLN {NEW_GLN} is already registered."
+    )
+    winner = won.json()
+    assert count(pg_server, "SELECT count(*) FROM organizations WHERE gln = %s", NEW_GLN) == 1
+    # The loser's company prefix was not kept either.
+    held = count(
+        pg_server,
+        "SELECT count(*) FROM company_prefixes WHERE prefix = ANY(%s)",
+        list(prefixes),
+    )
+    assert held == 1 and winner["company_prefixes"] in ([prefixes[0]], [prefixes[1]])
+
+
+def test_two_registrations_of_one_facility(pg_server: PgServer, live_server: str) -> None:
+    admin = api_login(live_server, "fdo-admin")
+    organization = httpx.get(
+        f"{live_server}/api/auth/me", headers=api_login(live_server, "darupakhsh"), timeout=30
+    ).json()["organization_id"]
+
+    def register(n: int) -> httpx.Response:
+        body = {"gln": NEW_GLN, "organization_id": organization, "name": f"Branch {n}",
+                "province": "Fars", "city": "Shiraz"}  # fmt: skip
+        return post(live_server, "/api/facilities", body, admin)
+
+    won, lost = race(pg_server, "facilities", register)
+    assert won.status_code == 201, won.text
+    assert_refused_as_existing(lost, "gln", f"A facility with GLN {NEW_GLN} is already registered.")
+    assert count(pg_server, "SELECT count(*) FROM facilities WHERE gln = %s", NEW_GLN) == 1
+
+
+def test_two_users_of_one_username(pg_server: PgServer, live_server: str) -> None:
+    admin = api_login(live_server, "fdo-admin")
+    organization = httpx.get(
+        f"{live_server}/api/auth/me", headers=api_login(live_server, "razi-pharmacy"), timeout=30
+    ).json()["organization_id"]
+
+    def create(n: int) -> httpx.Response:
+        body = {"username": "racing-user", "password": f"long-enough-{n}", "role": "pharmacy",
+                "organization_id": organization}  # fmt: skip
+        return post(live_server, "/api/users", body, admin)
+
+    won, lost = race(pg_server, "users", create)
+    assert won.status_code == 201, won.text
+    assert_refused_as_existing(lost, "username", "The username 'racing-user' is taken.")
+    assert count(pg_server, "SELECT count(*) FROM users WHERE username = 'racing-user'") == 1
+
+
+def test_two_registrations_of_one_gtin(pg_server: PgServer, live_server: str) -> None:
+    maker = api_login(live_server, "sina-darou")
+
+    def register(n: int) -> httpx.Response:
+        body = {"gtin": OWN_GTIN, "name": f"Racing capsules {n}", "name_fa": "کپسول",
+                "generic_name": "amoxicillin", "form": "capsule", "strength": "500 mg",
+                "pack_size": 16, "atc": "J01CA04", "irc": f"IRC-RACE-{n}"}  # fmt: skip
+        return post(live_server, "/api/products", body, maker)
+
+    won, lost = race(pg_server, "products", register)
+    assert won.status_code == 201, won.text
+    assert_refused_as_existing(
+        lost, "gtin", f"A product with GTIN {OWN_GTIN} is already registered."
+    )
+    stored = count(
+        pg_server,
+        "SELECT count(*) FROM products WHERE gtin = %s AND name = %s",
+        OWN_GTIN,
+        won.json()["name"],
+    )
+    assert stored == 1
+
+
+def console_session(server: str, username: str) -> httpx.Client:
+    session = httpx.Client(base_url=server, timeout=PATIENCE * 2, cookies={"darutrace_lang": "en"})
+    form = session.get("/console/login")
+    logged_in = session.post(
+        "/console/login",
+        data={
+            "username": username,
+            "password": LOGINS[username].password,
+            "next": "/console",
+            "_csrf_token": csrf_token(form.text),
+        },
+    )
+    assert logged_in.status_code in (302, 303), logged_in.text
+    return session
+
+
+def csrf_token(html: str) -> str:
+    found = _TOKEN.search(html)
+    assert found, "no form with a CSRF token"
+    return found[1]
+
+
+def test_the_console_form_shows_the_race_lost_beside_its_field(
+    pg_server: PgServer, live_server: str
+) -> None:
+    page = "/console/admin/facilities"
+    admins = [console_session(live_server, "fdo-admin") for _ in range(2)]
+    organization = httpx.get(
+        f"{live_server}/api/auth/me", headers=api_login(live_server, "darupakhsh"), timeout=30
+    ).json()["organization_id"]
+    tokens = [
+        csrf_token(admin.get(f"{page}?organization_id={organization}").text) for admin in admins
+    ]
+
+    def register(n: int) -> httpx.Response:
+        return admins[n].post(
+            page,
+            data={
+                "gln": NEW_GLN,
+                "organization_id": organization,
+                "name": f"Branch {n}",
+                "province": "Fars",
+                "city": "Shiraz",
+                "_csrf_token": tokens[n],
+            },
+        )
+
+    try:
+        won, lost = race(pg_server, "facilities", register)
+    finally:
+        for admin in admins:
+            admin.close()
+    assert won.status_code == 303, won.text
+    assert lost.status_code == 409, lost.text
+    assert "text/html" in lost.headers["content-type"]
+    assert f"A facility with GLN {NEW_GLN} is already registered." in lost.text
+    assert 'value="Branch' in lost.text  # the form again, as it was typed
+    assert count(pg_server, "SELECT count(*) FROM facilities WHERE gln = %s", NEW_GLN) == 1
+
+
+async def test_a_facility_gone_behind_the_servers_back_is_a_422_naming_it(
+    client: AsyncTestClient[Any], pg_server: PgServer
+) -> None:
+    """A facility the events' directory still remembers after its row went away (as a restore of
+    an older backup does): the database refuses the reference, the request is a 422 naming the
+    missing facility and changes nothing, and the next request reads the facilities again."""
+    admin = await headers_for(client, "fdo-admin")
+    warehouse = await me(client, await headers_for(client, "darupakhsh"))
+    branch = await client.post(
+        "/api/facilities",
+        json={
+            "gln": NEW_GLN,
+            "organization_id": warehouse["organization_id"],
+            "name": "Short-lived branch",
+            "province": "Fars",
+            "city": "Shiraz",
+        },
+        headers=admin,
+    )
+    assert branch.status_code == 201, branch.text
+    maker = await headers_for(client, "sina-darou")
+    gtin, _, serials = await register_batch(client, maker, count=1)
+    codes = [pack_code(gtin, serials[0])]
+    # Refused for its time, after the destination was looked up (and remembered).
+    future = await event(
+        client, maker, "ship", codes, destination_gln=NEW_GLN, event_time="2099-01-01T00:00:00Z"
+    )
+    assert future.status_code == 422 and "event_time" in future.json()["detail"], future.text
+    with pg_server.connect(TEST_DATABASE) as connection:
+        connection.execute("DELETE FROM facilities WHERE gln = %s", (NEW_GLN,))
+
+    event_id = str(uuid.uuid4())
+    shipped = await client.post(
+        "/api/events",
+        json={"event_id": event_id, "action": "ship", "codes": codes, "destination_gln": NEW_GLN},
+        headers=maker,
+    )
+    assert shipped.status_code == 422, shipped.text
+    problem = shipped.json()
+    assert problem["field"] == "destination_id", problem
+    assert f"no facility {branch.json()['id']} is registered" in problem["detail"], problem
+    assert count(pg_server, "SELECT count(*) FROM events WHERE event_id = %s", event_id) == 0
+    held_by_maker = count(
+        pg_server,
+        "SELECT count(*) FROM packs p JOIN facilities f ON f.id = p.holder_id"
+        " WHERE p.gtin = %s AND p.serial = %s AND f.gln = %s",
+        gtin,
+        serials[0],
+        facility_gln("sina-darou"),
+    )
+    assert held_by_maker == 1
+
+    again = await client.post(
+        "/api/events",
+        json={
+            "event_id": str(uuid.uuid4()),
+            "action": "ship",
+            "codes": codes,
+            "destination_gln": NEW_GLN,
+        },
+        headers=maker,
+    )
+    assert again.status_code == 422, again.text
+    assert f"no facility is registered with GLN {NEW_GLN}" in again.json()["detail"]
