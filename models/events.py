@@ -84,17 +84,20 @@ class Event(SQLModel, table=True):
 
 
 class PackEvent(SQLModel, table=True):
-    """No key to `packs` or `products`: a code scanned that names no commissioned pack (an
-    unknown serial, an unregistered GTIN: a suspected falsified pack) is recorded too."""
+    """No foreign keys, as on `packs` (checked per pack, they cost too much: models/packs.py);
+    its event, facility and destination are its `events` row's, keyed there. None could refer
+    to `packs` or `products` anyway: a code scanned that names no commissioned pack (an unknown
+    serial, an unregistered GTIN: a suspected falsified pack) is recorded too, nor to the case
+    packed into: a refused packing into a new SSCC names a case that was never made."""
 
     __tablename__ = "pack_events"
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
     serial: str = Field(max_length=20, primary_key=True)
-    event_id: uuid.UUID = Field(foreign_key="events.event_id", primary_key=True)
+    event_id: uuid.UUID = Field(primary_key=True)
     action: Action = Field(sa_type=enum_column(Action, length=12))
-    facility_id: uuid.UUID = Field(foreign_key="facilities.id")
-    destination_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
+    facility_id: uuid.UUID
+    destination_id: uuid.UUID | None = None
     event_time: datetime = Field(sa_type=sa.DateTime(timezone=True))
     recorded_at: datetime = timestamp_field()
     offline: bool = False
@@ -110,8 +113,7 @@ class PackEvent(SQLModel, table=True):
         nullable=True,
     )
     reason: str = Field(default="", max_length=300)
-    # For packing and unpacking, and for packs moved as part of a container: which one. No key:
-    # a refused packing into a new SSCC names a case that was never made.
+    # For packing and unpacking, and for packs moved as part of a container: which one.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
     # The hash chain (models/audit.py), set by the database.
     chain_seq: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=False)

@@ -46,17 +46,15 @@ def pack_overlays(expiry: date, batch_overlay: str | None, today: date) -> froze
 
 
 class Pack(SQLModel, table=True):
+    """No foreign keys (nor on `pack_events`): each would be checked once per pack written, and
+    commissioning writes a million at once (bench/keys.py: with them commissioning took 3.5
+    times as long, events of many packs 15 % longer). A pack refers to the batch it was
+    commissioned in (locked while it is) and to the facilities and events of the events that
+    wrote it, which are keyed once in each event's row (migration 0015);
+    tests/test_integrity.py looks for any reference that is missing."""
+
     __tablename__ = "packs"
-    # The references are checked by the database (migration 0015); none of the referenced rows
-    # is ever deleted or renumbered, so the custody columns need no index for the keys' sake
-    # (an index on them would also end the HOT updates every event makes).
     __table_args__ = (
-        sa.ForeignKeyConstraint(["gtin", "lot"], ["batches.gtin", "batches.lot"]),
-        # Deferred to the commit: an event packing into a new case sets the packs' case before it
-        # creates the case's row.
-        sa.ForeignKeyConstraint(
-            ["container_sscc"], ["containers.sscc"], deferrable=True, initially="DEFERRED"
-        ),
         sa.Index("ix_packs_gtin_lot", "gtin", "lot"),
         sa.Index(
             "ix_packs_container_sscc",
@@ -70,16 +68,16 @@ class Pack(SQLModel, table=True):
     lot: str = Field(max_length=20)
     status: PackStatus = Field(sa_type=enum_column(PackStatus, length=12))
     # Custody: the holding facility, or (while shipped) the facilities it travels between.
-    holder_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
-    transit_from_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
-    transit_to_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
+    holder_id: uuid.UUID | None = None
+    transit_from_id: uuid.UUID | None = None
+    transit_to_id: uuid.UUID | None = None
     # Where and when the current status was set (an undo must happen there, within 10 days).
-    status_facility_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
+    status_facility_id: uuid.UUID | None = None
     # The case or pallet the pack is packed in (aggregation), if any.
     container_sscc: str | None = Field(default=None, sa_type=sa.CHAR(18), nullable=True)
     # In transit as a return (EPCIS disposition `returned`), to whichever facility it goes.
     in_return: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status_at: datetime = timestamp_field()
     commissioned_at: datetime = timestamp_field()
-    commission_event_id: uuid.UUID = Field(foreign_key="events.event_id")
-    last_event_id: uuid.UUID = Field(foreign_key="events.event_id")
+    commission_event_id: uuid.UUID
+    last_event_id: uuid.UUID

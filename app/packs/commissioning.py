@@ -83,7 +83,8 @@ async def commission(
                 response={"commissioned": count, "gtin": gtin, "lot": lot},
             )
         )
-        await session.flush()  # before the packs, which refer to it
+        # First: a facility that is gone (its key) is refused before the packs are copied.
+        await session.flush()
         try:
             await _copy_packs(
                 session, batch, new_serials(count), facility_id, event_id, serialized_at

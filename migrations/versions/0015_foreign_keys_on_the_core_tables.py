@@ -1,6 +1,6 @@
-"""foreign keys on the core tables: batches, packs, events, pack_events, containers,
-container_events and the recalls' tables refer to the products, batches, organisations,
-facilities, events and cases they name
+"""foreign keys on the core tables: batches, events, containers, container_events and the
+recalls' tables refer to the products, batches, organisations, facilities, events and cases
+they name; packs and pack_events have none (they would be checked once per pack)
 
 Revision ID: 0015
 Revises: 0012
@@ -45,30 +45,22 @@ ORGANIZATION = ("organizations", ("id",))
 BATCH = ("batches", ("gtin", "lot"))
 CASE = ("containers", ("sscc",))
 
+# Only keys checked once per registration, event or case: on packs and pack_events they would
+# be checked once per pack written, which made commissioning take 3.5 times as long and events
+# of many packs 15 % longer (bench/keys.py). The references of those rows are the batch they
+# were commissioned in and the facilities and events of the events that wrote them, keyed here
+# in each event's row. Not keyed either: events.actor_id (a user's or a device's), batch_custody's
+# holders (the nil UUID stands for none).
+#
 # No index is added for them: no referenced row is ever deleted or given another key (events
 # are append-only; products, batches, organisations and facilities are never removed), so no
-# check ever searches the referencing side; and an index on the packs' custody columns would
-# end the HOT updates of every event. Not keyed: pack_events to packs or products (an unknown
-# serial or GTIN scanned is recorded too) or to containers (a refused packing into a new SSCC
-# names a case never made), events.actor_id (a user's or a device's), batch_custody's holders
-# (the nil UUID stands for none).
+# check ever searches the referencing side.
 KEYS = (
     Key("batches", ("gtin",), "products", ("gtin",)),
     Key("batches", ("organization_id",), *ORGANIZATION),
     Key("batches", ("recall_id",), "recalls", ("id",)),
-    Key("packs", ("gtin", "lot"), *BATCH),
-    Key("packs", ("holder_id",), *FACILITY),
-    Key("packs", ("transit_from_id",), *FACILITY),
-    Key("packs", ("transit_to_id",), *FACILITY),
-    Key("packs", ("status_facility_id",), *FACILITY),
-    Key("packs", ("commission_event_id",), *EVENT),
-    Key("packs", ("last_event_id",), *EVENT),
-    Key("packs", ("container_sscc",), *CASE, deferred=True),
     Key("events", ("facility_id",), *FACILITY),
     Key("events", ("destination_id",), *FACILITY),
-    Key("pack_events", ("event_id",), *EVENT),
-    Key("pack_events", ("facility_id",), *FACILITY),
-    Key("pack_events", ("destination_id",), *FACILITY),
     Key("containers", ("organization_id",), *ORGANIZATION),
     Key("containers", ("packed_at_id",), *FACILITY),
     Key("containers", ("parent_sscc",), *CASE, deferred=True),
