@@ -1,7 +1,9 @@
 """What the database refuses reaches a person as a problem: two registrations of one GTIN,
 organisation GLN, facility GLN or username that both get past the services' own checks (both
 requests at their INSERT at once) get one 201 and one 409 naming what exists, never a 500, and
-nothing of the loser is saved; a reference to a facility that is gone is a 422.
+nothing of the loser is saved; a reference to a facility that is gone is a 422. And the
+references no foreign key checks (those of packs and pack_events, models/packs.py) all exist
+after every kind of event.
 
 The races run against a real `darutrace serve` (concurrent requests on their own connections):
 the test locks the table against inserts (reads go on), waits until both requests wait at their
@@ -305,3 +307,71 @@ async def test_a_facility_gone_behind_the_servers_back_is_a_422_naming_it(
     )
     assert again.status_code == 422, again.text
     assert f"no facility is registered with GLN {NEW_GLN}" in again.json()["detail"]
+
+
+def _missing(table: str, column: str, referred: str, key: str) -> str:
+    return (
+        f"SELECT '{table}.{column}', {column}::text FROM {table} r WHERE {column} IS NOT NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM {referred} x WHERE x.{key} = r.{column})"
+    )
+
+
+# Every reference of packs and pack_events, which no key checks (models/packs.py), and what the
+# keys of the events rows stand in for: a pack event's facility and destination are its event's.
+UNKEYED = [
+    "SELECT 'packs.(gtin, lot)', p.gtin || '/' || p.lot FROM packs p WHERE NOT EXISTS"
+    " (SELECT 1 FROM batches b WHERE b.gtin = p.gtin AND b.lot = p.lot)",
+    *(
+        _missing("packs", column, "facilities", "id")
+        for column in ("holder_id", "transit_from_id", "transit_to_id", "status_facility_id")
+    ),
+    *(
+        _missing("packs", column, "events", "event_id")
+        for column in ("commission_event_id", "last_event_id")
+    ),
+    _missing("packs", "container_sscc", "containers", "sscc"),
+    _missing("pack_events", "event_id", "events", "event_id"),
+    "SELECT 'pack_events: not its event''s sites', pe.event_id::text FROM pack_events pe"
+    " JOIN events e USING (event_id) WHERE pe.facility_id <> e.facility_id"
+    " OR pe.destination_id IS DISTINCT FROM e.destination_id",
+]
+
+
+async def test_every_reference_of_packs_and_pack_events_exists_after_every_kind_of_event(
+    client: AsyncTestClient[Any], pg_server: PgServer
+) -> None:
+    maker = await headers_for(client, "sina-darou")
+    hub = await headers_for(client, "darupakhsh")
+    pharmacy = await headers_for(client, "razi-pharmacy")
+    gtin, _, serials = await register_batch(client, maker, count=8)
+    codes = [pack_code(gtin, serial) for serial in serials]
+    case, new_case = (f"(00){with_check_digit(f'06260009{n:09d}')}" for n in (41, 42))
+    unknown = pack_code(gtin, "NEVERMADE1")
+
+    async def ok(who: dict[str, str], action: str, sent: list[str], **fields: Any) -> None:
+        answer = await event(client, who, action, sent, **fields)
+        assert answer.status_code == 200, answer.text
+
+    await ok(maker, "ship", codes[:6], destination_gln=facility_gln("darupakhsh"))
+    await ok(hub, "receive", codes[:6])
+    await ok(hub, "pack", codes[:4], container=case)
+    await ok(hub, "ship", [case], destination_gln=facility_gln("razi-pharmacy"))
+    await ok(pharmacy, "receive", [case])
+    await ok(pharmacy, "unpack", [codes[0]], container=case)
+    await ok(pharmacy, "dispense", codes[:2])
+    await ok(pharmacy, "undo", codes[1:2])
+    await ok(pharmacy, "return", codes[1:2], destination_gln=facility_gln("darupakhsh"))
+    await ok(hub, "lock", codes[4:5])
+    await ok(maker, "destroy", codes[6:7])
+    refused = await event(client, pharmacy, "dispense", [unknown])
+    assert refused.status_code == 422, refused.text  # recorded: an unknown serial
+    refused = await event(client, maker, "pack", codes[4:5], container=new_case)
+    assert refused.status_code == 409, refused.text  # recorded, naming a case never made
+
+    with pg_server.connect(TEST_DATABASE) as connection:
+        missing = [row for query in UNKEYED for row in connection.execute(query).fetchall()]
+        pack_events = connection.execute(
+            "SELECT count(*) FROM pack_events WHERE gtin = %s", (gtin,)
+        ).fetchone()
+    assert missing == []
+    assert pack_events and pack_events[0] >= 20  # the workload was recorded
