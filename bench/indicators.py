@@ -9,12 +9,13 @@ The history is generated with SQL (generate_series) straight into the tables of 
 batches of 10,000 packs, one batch commissioned per day going back in time (so a bigger history
 is a longer one, at the same daily rate), each pack shipped to a site and received there, seven
 in ten dispensed, five alerts per batch. Triggers are off while it is written (the hash chains
-are not what is measured). Then the summaries are built by the indicators migration's own
-backfill, as an upgrade of a deployment with that history would, and an inspector's requests
-are timed, and the console's indicators page (`/console/indicators`, the whole page and the
-results htmx fetches for a filter) with an inspector's console session. For
-comparison it times what the summaries spare: counting the period's dispensing from pack_events
-and the stock near expiry from packs.
+are not what is measured), so the foreign keys are not checked either: the history's rows refer
+only to rows it writes (events included) or the demo world's. Then the summaries are built by
+the indicators migration's own backfill, as an upgrade of a deployment with that history
+would, and an inspector's requests are timed, and the console's indicators page
+(`/console/indicators`, the whole page and the results htmx fetches for a filter) with an
+inspector's console session. For comparison it times what the summaries spare: counting the
+period's dispensing from pack_events and the stock near expiry from packs.
 """
 
 from __future__ import annotations
