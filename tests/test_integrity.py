@@ -20,8 +20,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import psycopg
 from litestar.testing import AsyncTestClient
 
+from app.errors import ServiceError
+from app.integrity import translated
 from models.gs1 import with_check_digit
 from tests.conftest import TEST_DATABASE, PgServer
 from tests.helpers import LOGINS, event, facility_gln, headers_for, me, pack_code, register_batch
@@ -375,3 +378,50 @@ async def test_every_reference_of_packs_and_pack_events_exists_after_every_kind_
         ).fetchone()
     assert missing == []
     assert pack_events and pack_events[0] >= 20  # the workload was recorded
+
+
+def refused(pg_server: PgServer, statement: str) -> ServiceError:
+    """What `statement` (refused by PostgreSQL, rolled back) says to a person."""
+    with pg_server.connect(TEST_DATABASE) as connection:
+        try:
+            with connection.transaction():
+                connection.execute(statement)
+        except psycopg.IntegrityError as exc:
+            problem = translated(exc)
+            assert problem is not None
+            return problem
+    raise AssertionError(f"not refused: {statement}")
+
+
+def test_each_kind_of_refusal_says_what_it_is(pg_server: PgServer, database: object) -> None:
+    facility = "(SELECT id FROM facilities ORDER BY gln LIMIT 1)"
+    columns = "gln, organization_id, name, name_fa, address, province, city, created_at"
+    taken = refused(
+        pg_server,
+        f"INSERT INTO facilities (id, {columns}) SELECT gen_random_uuid(), {columns}"
+        f" FROM facilities WHERE id = {facility}",
+    )
+    assert (taken.status_code, taken.extra["field"]) == (409, "gln")
+    assert "A facility with GLN 626000999" in taken.detail
+
+    missing = refused(
+        pg_server,
+        "UPDATE batches SET gtin = '00000000000000' WHERE (gtin, lot) IN (SELECT gtin, lot"
+        " FROM batches b WHERE NOT EXISTS (SELECT 1 FROM recall_batches r WHERE r.gtin = b.gtin"
+        " AND r.lot = b.lot) LIMIT 1)",
+    )
+    assert (missing.status_code, missing.extra["field"]) == (422, "gtin")
+    assert (
+        missing.detail
+        == "gtin: no product with GTIN 00000000000000 is registered; nothing was saved."
+    )
+
+    referred = refused(pg_server, f"DELETE FROM facilities WHERE id = {facility}")
+    assert referred.status_code == 409
+    assert referred.detail.startswith("facilities ") and "still referred to by" in referred.detail
+
+    absent = refused(pg_server, "UPDATE products SET name = NULL")
+    assert (absent.status_code, absent.extra["field"]) == (422, "name")
+
+    unfit = refused(pg_server, "UPDATE batches SET origin = 'stolen'")
+    assert unfit.status_code == 422 and "ck_batches_batchorigin" in unfit.detail
