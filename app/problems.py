@@ -56,6 +56,9 @@ def problem(
 
 def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ServiceError)
+    if exc.__cause__ is not None and refers_to_missing_facility(exc.__cause__):
+        # The events' directory named a facility that is gone: the next request reads them again.
+        app_state(request.app).facilities.clear()
     retry_after = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(request, exc.status_code, exc.detail, exc.title, headers, **exc.extra)
@@ -247,9 +250,7 @@ def _integrity_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     refusal = translated(exc)
     if refusal is None:
         return _unexpected_error(request, exc)
-    if refers_to_missing_facility(exc):
-        # The events' directory named a facility that is gone: the next request reads them again.
-        app_state(request.app).facilities.clear()
+    refusal.__cause__ = exc  # as the ORM's are (app/integrity.py, raise_translated)
     return service_problem(request, refusal)
 
 

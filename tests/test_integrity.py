@@ -425,3 +425,40 @@ def test_each_kind_of_refusal_says_what_it_is(pg_server: PgServer, database: obj
 
     unfit = refused(pg_server, "UPDATE batches SET origin = 'stolen'")
     assert unfit.status_code == 422 and "ck_batches_batchorigin" in unfit.detail
+
+
+async def test_commissioning_at_a_facility_gone_is_a_422_and_makes_no_pack(
+    client: AsyncTestClient[Any], pg_server: PgServer
+) -> None:
+    """The same through the ORM: commissioning writes its event (refused) before any pack."""
+    admin = await headers_for(client, "fdo-admin")
+    maker = await headers_for(client, "sina-darou")
+    plant = await client.post(
+        "/api/facilities",
+        json={
+            "gln": NEW_GLN,
+            "organization_id": (await me(client, maker))["organization_id"],
+            "name": "Short-lived plant",
+            "province": "Tehran",
+            "city": "Tehran",
+        },
+        headers=admin,
+    )
+    assert plant.status_code == 201, plant.text
+    gtin, lot, _ = await register_batch(client, maker, quantity=10)
+    path = f"/api/batches/{gtin}/{lot}/packs"
+    too_many = await client.post(path, json={"count": 11, "facility_gln": NEW_GLN}, headers=maker)
+    assert too_many.status_code == 409, too_many.text  # the plant was looked up (and remembered)
+    with pg_server.connect(TEST_DATABASE) as connection:
+        connection.execute("DELETE FROM facilities WHERE gln = %s", (NEW_GLN,))
+
+    made = await client.post(path, json={"count": 5, "facility_gln": NEW_GLN}, headers=maker)
+    assert made.status_code == 422, made.text
+    assert made.json()["field"] == "facility_id"
+    assert f"no facility {plant.json()['id']} is registered" in made.json()["detail"]
+    assert count(pg_server, "SELECT count(*) FROM packs WHERE gtin = %s", gtin) == 0
+    assert count(pg_server, "SELECT commissioned FROM batches WHERE gtin = %s", gtin) == 0
+
+    again = await client.post(path, json={"count": 5, "facility_gln": NEW_GLN}, headers=maker)
+    assert again.status_code == 422, again.text
+    assert f"{NEW_GLN} is not one of your organisation's facilities" in again.json()["detail"]
