@@ -15,10 +15,12 @@ from litestar.exceptions import ClientException, HTTPException, ValidationExcept
 from litestar.types import ExceptionHandlersMap
 from psycopg import DataError as DriverDataError
 from sqlalchemy.exc import DataError as StatementDataError
+from sqlalchemy.exc import IntegrityError as StatementIntegrityError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import InvalidInput, ServiceError
+from app.integrity import refers_to_missing_facility, translated
 from app.state import app_state
 from app.web.errors import CONSOLE, error_page, is_page
 from app.web.i18n import language_of
@@ -54,6 +56,9 @@ def problem(
 
 def service_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ServiceError)
+    if exc.__cause__ is not None and refers_to_missing_facility(exc.__cause__):
+        # The events' directory named a facility that is gone: the next request reads them again.
+        app_state(request.app).facilities.clear()
     retry_after = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(request, exc.status_code, exc.detail, exc.title, headers, **exc.extra)
@@ -239,6 +244,16 @@ def _data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return problem(request, 400, f"A value in the request cannot be used: {reason}.")
 
 
+def _integrity_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A row the database refused (app/integrity.py): 409 for one that exists, 422 for a
+    missing reference or value."""
+    refusal = translated(exc)
+    if refusal is None:
+        return _unexpected_error(request, exc)
+    refusal.__cause__ = exc  # as the ORM's are (app/integrity.py, raise_translated)
+    return service_problem(request, refusal)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: service_problem,
     HTTPException: _http_error,
@@ -249,5 +264,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     psycopg.InterfaceError: _database_error,
     StatementDataError: _data_error,
     DriverDataError: _data_error,
+    StatementIntegrityError: _integrity_error,
+    psycopg.IntegrityError: _integrity_error,
     Exception: _unexpected_error,
 }

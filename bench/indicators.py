@@ -9,12 +9,13 @@ The history is generated with SQL (generate_series) straight into the tables of 
 batches of 10,000 packs, one batch commissioned per day going back in time (so a bigger history
 is a longer one, at the same daily rate), each pack shipped to a site and received there, seven
 in ten dispensed, five alerts per batch. Triggers are off while it is written (the hash chains
-are not what is measured). Then the summaries are built by the indicators migration's own
-backfill, as an upgrade of a deployment with that history would, and an inspector's requests
-are timed, and the console's indicators page (`/console/indicators`, the whole page and the
-results htmx fetches for a filter) with an inspector's console session. For
-comparison it times what the summaries spare: counting the period's dispensing from pack_events
-and the stock near expiry from packs.
+are not what is measured), so the foreign keys are not checked either: the history's rows refer
+only to rows it writes (events included) or the demo world's. Then the summaries are built by
+the indicators migration's own backfill, as an upgrade of a deployment with that history
+would, and an inspector's requests are timed, and the console's indicators page
+(`/console/indicators`, the whole page and the results htmx fetches for a filter) with an
+inspector's console session. For comparison it times what the summaries spare: counting the
+period's dispensing from pack_events and the stock near expiry from packs.
 """
 
 from __future__ import annotations
@@ -88,6 +89,23 @@ SELECT md5('commission' || k)::uuid, 'commission', 'commissioning', %(plant)s, '
        false, repeat('0', 64), '{}', 0, '\\x00'
 FROM generate_series(%(first)s::int, %(last)s::int) k
 """
+# The moves of batch k's packs to site j (0-49 of its 50 sites), as events: one ship, one
+# receipt, one dispensing each (the pack events below name them, and a pack its last).
+_MOVE_EVENTS = """
+INSERT INTO events (event_id, action, business_step, facility_id, destination_id, actor_kind,
+                    actor_id, event_time, recorded_at, offline, payload_hash, response,
+                    chain_seq, row_hash)
+SELECT md5(a.action || k || '-' || j)::uuid, a.action, a.step, a.facility_id,
+       a.destination_id, 'user', %(plant)s, a.at, a.at, false, repeat('0', 64), '{}', 0, '\\x00'
+FROM generate_series(%(first)s::int, %(last)s::int) k
+CROSS JOIN generate_series(0, 49) j
+CROSS JOIN LATERAL (SELECT md5('bench-site' || (1 + (k * 13 + j) %% %(sites)s))::uuid AS site) s
+CROSS JOIN LATERAL (
+    VALUES ('ship', 'shipping', %(plant)s::uuid, s.site, now() - make_interval(days => k + 9)),
+           ('receive', 'receiving', s.site, NULL::uuid, now() - make_interval(days => k + 8)),
+           ('dispense', 'dispensing', s.site, NULL::uuid, now() - make_interval(days => k + 3))
+) AS a(action, step, facility_id, destination_id, at)
+"""
 # Pack i of batch k goes to one of 50 sites; seven in ten are dispensed there.
 _PACKS = """
 INSERT INTO packs (gtin, serial, lot, status, holder_id, status_facility_id, in_return,
@@ -95,7 +113,8 @@ INSERT INTO packs (gtin, serial, lot, status, holder_id, status_facility_id, in_
 SELECT (%(gtins)s::text[])[1 + k %% %(products)s], k || 'S' || lpad(i::text, 5, '0'),
        'B' || k, CASE WHEN i %% 10 < 7 THEN 'dispensed' ELSE 'active' END, s.site, s.site, false,
        now() - make_interval(days => k + 3), now() - make_interval(days => k + 10),
-       md5('commission' || k)::uuid, md5('last' || k)::uuid
+       md5('commission' || k)::uuid,
+       md5(CASE WHEN i %% 10 < 7 THEN 'dispense' ELSE 'receive' END || k || '-' || (i %% 50))::uuid
 FROM generate_series(%(first)s::int, %(last)s::int) k
 CROSS JOIN generate_series(1, %(per_batch)s::int) i
 CROSS JOIN LATERAL (SELECT md5('bench-site' || (1 + (k * 13 + i %% 50) %% %(sites)s))::uuid
@@ -105,7 +124,7 @@ _PACK_EVENTS = """
 INSERT INTO pack_events (gtin, serial, event_id, action, facility_id, destination_id,
                          event_time, recorded_at, offline, outcome, status_before, status_after,
                          reason, chain_seq, row_hash)
-SELECT p.gtin, p.serial, md5(a.action || k || (i %% 50))::uuid, a.action, a.facility_id,
+SELECT p.gtin, p.serial, md5(a.action || k || '-' || (i %% 50))::uuid, a.action, a.facility_id,
        a.destination_id, a.at, a.at, false, 'ok', 'active', a.status_after, '', 0, '\\x00'
 FROM generate_series(%(first)s::int, %(last)s::int) k
 CROSS JOIN generate_series(1, %(per_batch)s::int) i
@@ -179,7 +198,8 @@ def grow(conn: psycopg.Connection[Any], plant: Any, have: int, total: int) -> No
         }
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")
-            for statement in (_BATCHES, _COMMISSION_EVENTS, _PACKS, _PACK_EVENTS, _ALERTS):
+            statements = (_BATCHES, _COMMISSION_EVENTS, _MOVE_EVENTS, _PACKS, _PACK_EVENTS, _ALERTS)
+            for statement in statements:
                 conn.execute(statement, params)
 
 

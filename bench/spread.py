@@ -5,11 +5,12 @@ the most of an hour the API takes for 1,000,000 packs on two cores.
 
 The facilities, their devices and the commissioning still go through the API (`setup_facilities`,
 `commission`). Triggers are off while the moves are written, so the hash chains are not computed
-(chain_seq is a plain count, row_hash a placeholder: the chains are not what is measured); the
-indicator summaries are then rebuilt by the indicators migration's own backfill, as
-`bench/indicators.py` does, and the tables vacuumed and analysed, as autovacuum would have done
-during the API's hour. Checked against the API's rows: `uv run python bench/spread.py` builds
-the same small batch both ways and compares them.
+(chain_seq is a plain count, row_hash a placeholder: the chains are not what is measured) and the
+foreign keys are not checked (the rows refer only to facilities and events that exist: the
+comparison below names them by what they refer to). The indicator summaries are then rebuilt by
+the indicators migration's own backfill, as `bench/indicators.py` does, and the tables vacuumed
+and analysed, as autovacuum would have done during the API's hour. Checked against the API's
+rows: `uv run python bench/spread.py` builds the same small batch both ways and compares them.
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ class Product(SQLModel, table=True):
 class Batch(SQLModel, table=True):
     __tablename__ = "batches"
 
-    gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
+    gtin: str = Field(sa_type=sa.CHAR(14), foreign_key="products.gtin", primary_key=True)
     lot: str = Field(max_length=20, primary_key=True)
-    organization_id: uuid.UUID = Field(index=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     expiry: date
     manufactured_on: date
     quantity: int
@@ -48,4 +48,4 @@ class Batch(SQLModel, table=True):
     # Set by a recall or withdrawal (`recalled` / `withdrawn`): an overlay on every pack of the
     # batch that is never lifted.
     overlay: str | None = Field(default=None, max_length=10)
-    recall_id: uuid.UUID | None = None
+    recall_id: uuid.UUID | None = Field(default=None, foreign_key="recalls.id")

@@ -69,9 +69,10 @@ class Event(SQLModel, table=True):
     event_id: uuid.UUID = Field(primary_key=True)
     action: Action = Field(sa_type=enum_column(Action, length=12))
     business_step: str = Field(max_length=40)
-    facility_id: uuid.UUID = Field(index=True)
-    destination_id: uuid.UUID | None = None
+    facility_id: uuid.UUID = Field(foreign_key="facilities.id", index=True)
+    destination_id: uuid.UUID | None = Field(default=None, foreign_key="facilities.id")
     actor_kind: str = Field(max_length=10)
+    # A user's id or a device's, as actor_kind says: no one table to refer to.
     actor_id: uuid.UUID
     event_time: datetime = Field(sa_type=sa.DateTime(timezone=True))
     recorded_at: datetime = timestamp_field()
@@ -84,6 +85,12 @@ class Event(SQLModel, table=True):
 
 
 class PackEvent(SQLModel, table=True):
+    """No foreign keys, as on `packs` (checked per pack, they cost too much: models/packs.py);
+    its event, facility and destination are its `events` row's, keyed there. None could refer
+    to `packs` or `products` anyway: a code scanned that names no commissioned pack (an unknown
+    serial, an unregistered GTIN: a suspected falsified pack) is recorded too, nor to the case
+    packed into: a refused packing into a new SSCC names a case that was never made."""
+
     __tablename__ = "pack_events"
     __table_args__ = (
         sa.UniqueConstraint("gtin", "serial", "version", name="uq_pack_events_version"),

@@ -48,6 +48,13 @@ def pack_overlays(expiry: date, batch_overlay: str | None, today: date) -> froze
 
 
 class Pack(SQLModel, table=True):
+    """No foreign keys (nor on `pack_events`): each would be checked once per pack written, and
+    commissioning writes a million at once (bench/keys.py: with them commissioning took 3.5
+    times as long, events of many packs 15 % longer). A pack refers to the batch it was
+    commissioned in (locked while it is) and to the facilities and events of the events that
+    wrote it, which are keyed once in each event's row (migration 0015);
+    tests/test_integrity.py looks for any reference that is missing."""
+
     __tablename__ = "packs"
     __table_args__ = (
         sa.Index("ix_packs_gtin_lot", "gtin", "lot"),

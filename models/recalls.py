@@ -34,7 +34,7 @@ class Recall(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: RecallKind = Field(sa_type=enum_column(RecallKind, length=10))
     recall_class: RecallClass = Field(sa_type=enum_column(RecallClass, length=3))
-    gtin: str = Field(sa_type=sa.CHAR(14), index=True)
+    gtin: str = Field(sa_type=sa.CHAR(14), foreign_key="products.gtin", index=True)
     whole_product: bool = False
     reason: str = Field(max_length=1000)
     instructions: str = Field(max_length=2000)
@@ -45,6 +45,7 @@ class Recall(SQLModel, table=True):
 
 class RecallBatch(SQLModel, table=True):
     __tablename__ = "recall_batches"
+    __table_args__ = (sa.ForeignKeyConstraint(["gtin", "lot"], ["batches.gtin", "batches.lot"]),)
 
     recall_id: uuid.UUID = Field(foreign_key="recalls.id", primary_key=True)
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
@@ -59,8 +60,8 @@ class RecallNotice(SQLModel, table=True):
     __tablename__ = "recall_notices"
 
     recall_id: uuid.UUID = Field(foreign_key="recalls.id", primary_key=True)
-    facility_id: uuid.UUID = Field(primary_key=True)
-    organization_id: uuid.UUID = Field(index=True)
+    facility_id: uuid.UUID = Field(foreign_key="facilities.id", primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     packs_at_notice: int  # held or on their way there
     packs_supplied: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     first_supplied_at: datetime | None = timestamp_field(nullable=True)

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 import psycopg
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,13 +98,7 @@ async def create_product(session: AsyncSession, principal: Principal, data: NewP
         atc=data.atc,
     )
     session.add(product)
-    try:
-        await session.commit()
-    except IntegrityError as exc:  # registered by someone else a moment ago
-        await session.rollback()
-        raise Conflict(
-            Translatable("GTIN %(gtin)s is already registered.", gtin=gtin), field="gtin"
-        ) from exc
+    await session.commit()  # registered by someone else a moment ago: 409 (app/integrity.py)
     return product
 
 

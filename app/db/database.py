@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
+from app.integrity import raise_translated
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class Database:
         self.engine = create_async_engine(
             self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
         )
+        # A unique or foreign-key violation leaves a session as the problem it means (409, 422).
+        event.listen(self.engine.sync_engine, "handle_error", raise_translated)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )

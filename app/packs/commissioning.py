@@ -69,16 +69,6 @@ async def commission(
         event_id = uuid.uuid4()
         now = utcnow()
         serialized_at = checked_event_time(event_time, now)
-        try:
-            await _copy_packs(
-                session, batch, new_serials(count), facility_id, event_id, serialized_at
-            )
-        except psycopg.errors.UniqueViolation:
-            # A serial already exists for this GTIN (about count * N / 5e17): draw again.
-            await session.rollback()
-            if attempt == _ATTEMPTS - 1:
-                raise
-            continue
         session.add(
             Event(
                 event_id=event_id,
@@ -93,6 +83,18 @@ async def commission(
                 response={"commissioned": count, "gtin": gtin, "lot": lot},
             )
         )
+        # First: a facility that is gone (its key) is refused before the packs are copied.
+        await session.flush()
+        try:
+            await _copy_packs(
+                session, batch, new_serials(count), facility_id, event_id, serialized_at
+            )
+        except psycopg.errors.UniqueViolation:
+            # A serial already exists for this GTIN (about count * N / 5e17): draw again.
+            await session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise
+            continue
         await session.exec(
             update(Batch)
             .where(col(Batch.gtin) == gtin, col(Batch.lot) == lot)
