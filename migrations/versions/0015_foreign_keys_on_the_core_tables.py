@@ -3,7 +3,7 @@ recalls' tables refer to the products, batches, organisations, facilities, event
 they name; packs and pack_events have none (they would be checked once per pack)
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-08 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from typing import NamedTuple
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
