@@ -152,8 +152,10 @@ async def record(
                 payload_hash,
                 {"status_code": status_code, "body": body},
             )
+            # The writes go out together, with COMMIT when the whole transaction is pipelined
+            # (a nested pipeline would wait for them before COMMIT); many go by COPY instead.
             bulk = max(len(work.pack_events), len(work.updates)) >= store.BULK
-            async with nullcontext() if bulk else connection.pipeline():
+            async with nullcontext() if bulk or few else connection.pipeline():
                 changed = await store.write_event(
                     connection, event_row, work.pack_events, work.updates, locked.packs
                 )
