@@ -83,7 +83,7 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     """From start to shutdown. A start remembers nothing from an earlier run of the same app
     object (the tests restart one app over a database refilled each time)."""
     state = app_state(app)
-    await state.forget()
+    state.forget()
     db = state.db
     await db.open_pool()
     try:
