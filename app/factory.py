@@ -25,6 +25,7 @@ from app.access_log.routes import AccessLogController
 from app.alerts.pages import ROUTES as ALERT_PAGES
 from app.alerts.routes import AlertController
 from app.auth.cache import PrincipalCache
+from app.auth.invalidation import CredentialChanges
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.product_page import ROUTES as PRODUCT_PAGES
@@ -86,9 +87,12 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     state.forget()
     db = state.db
     await db.open_pool()
+    changes = CredentialChanges(db.conninfo, state.principals)
     try:
+        await changes.start()
         yield
     finally:
+        await changes.stop()
         await db.close_pool()
 
 
