@@ -48,15 +48,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server() -> Iterator[Server]:
+def demo_server(workers: int | None = None) -> Iterator[Server]:
     """Start `darutrace serve --demo` on an empty data directory; SIGTERM it on the way out.
     With DARUTRACE_BENCH_DATA_DIR set, that directory is used and kept (a second run reuses the
-    data it holds, so a bench can be re-measured without building its data again)."""
+    data it holds, so a bench can be re-measured without building its data again). `workers`:
+    that many worker processes, else the server's default (DARUTRACE_WORKERS)."""
     kept = os.environ.get("DARUTRACE_BENCH_DATA_DIR")
     with _data_directory(kept) as data_dir:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env |= {"DARUTRACE_DATA_DIR": str(data_dir), "DARUTRACE_PORT": str(port)}
+        if workers is not None:
+            env["DARUTRACE_WORKERS"] = str(workers)
         # The benchmarks measure the server, not the per-client limits: one token drives
         # thousands of verifications a second. Set these variables to measure with limits on.
         for rule in ("VERIFY", "PARSE", "RESOLVER"):

@@ -7,6 +7,7 @@
 
     apt-get install -y wrk
     uv run python bench/http_load.py [--duration 10] [--connections 32] [--packs 40000]
+                                     [--workers N]
 """
 
 from __future__ import annotations
@@ -159,13 +160,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--packs", type=int, default=40_000, help="packs ready to dispense")
+    parser.add_argument("--workers", type=int, default=None, help="server worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again.")
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        demo_server() as server,
+        demo_server(args.workers) as server,
         httpx.Client(base_url=server.url) as client,
     ):
         codes = received_packs(client, args.packs + 1)
@@ -192,7 +194,11 @@ def main() -> None:
         )
         verified_status = answer.json()["status"]
 
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs")
+    workers = args.workers or os.environ.get("DARUTRACE_WORKERS", "default")
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs, "
+        f"workers {workers}"
+    )
     report("health", health)
     report("verify", verify)
     print(f"  (the verified pack answers status {verified_status!r})")
