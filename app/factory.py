@@ -93,7 +93,7 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     state.forget()
     db = state.db
     await db.open_pool()
-    changes = CredentialChanges(db.conninfo, state.principals)
+    changes = CredentialChanges(db.conninfo, state.principals, db.connection_lost)
     try:
         await changes.start()
         yield

@@ -4,13 +4,17 @@ behind them, and drops the cached credentials that the change touches.
 
 One connection a process, kept for listening only. When it drops (PostgreSQL restarted, the
 connection was killed), the cache is emptied and not used until listening again, because the
-notifications sent meanwhile are lost; reconnection is retried with a growing pause."""
+notifications sent meanwhile are lost; reconnection is retried with a growing pause. The
+connection doubles as the process's watch on the database: it drops as soon as PostgreSQL stops,
+and when it is back `reconnected` runs (the pools' check for connections left dead), so that the
+process's first requests after a restart do not meet them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import psycopg
 
@@ -27,9 +31,12 @@ log = logging.getLogger(__name__)
 
 
 class CredentialChanges:
-    def __init__(self, conninfo: str, cache: PrincipalCache) -> None:
+    def __init__(
+        self, conninfo: str, cache: PrincipalCache, reconnected: Callable[[], None]
+    ) -> None:
         self._conninfo = conninfo
         self._cache = cache
+        self._reconnected = reconnected
         self._task: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()
 
@@ -49,6 +56,7 @@ class CredentialChanges:
 
     async def _listen(self) -> None:
         pause = 0.1
+        dropped = False
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
@@ -60,12 +68,15 @@ class CredentialChanges:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     self._cache.listening(True)
                     self._first_attempt.set()
-                    pause = 0.1
+                    if dropped:
+                        self._reconnected()
+                    pause, dropped = 0.1, False
                     while True:
                         async for change in connection.notifies(timeout=HEARTBEAT_SECONDS):
                             self._cache.forget(change.payload)
                         await connection.execute("SELECT 1")
             except (psycopg.Error, OSError) as exc:
+                dropped = True
                 self._cache.listening(False)
                 self._first_attempt.set()
                 log.warning(
