@@ -95,7 +95,10 @@ class RateLimits:
         if hits is not None:
             return
         (current,) = await _one(await connection.execute(_COUNT, (rule, client, window)))
-        wait = _seconds_until_allowed(item.amount, period, elapsed, carried, current)
+        # At most one period: a client that used its whole budget early in a window would
+        # otherwise be told to wait up to two, longer than the limit says ("N per minute").
+        # Retrying sooner than needed costs it only another 429 with a shorter wait.
+        wait = min(period, _seconds_until_allowed(item.amount, period, elapsed, carried, current))
         retry_after = max(1, math.ceil(wait))
         raise TooManyRequests(
             f"Too many requests ({item.amount} per {period} s allowed for "
