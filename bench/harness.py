@@ -32,6 +32,14 @@ LONG = httpx.Timeout(600.0)  # a million packs in one request takes a while
 class Server:
     url: str
     data_dir: Path
+    pid: int = 0  # of `darutrace serve`
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far (user + system) by the server's processes (its workers
+        included) and by its PostgreSQL's, from /proc (Linux): processes that have ended are
+        not counted, so read it around a run whose connections stay open."""
+        postmaster = int((self.data_dir / "pg18" / "postmaster.pid").read_text().split()[0])
+        return _tree_cpu_seconds(self.pid), _tree_cpu_seconds(postmaster)
 
     def pg_conninfo(self) -> str:
         """The embedded PostgreSQL the server runs (port: line 4 of postmaster.pid)."""
@@ -72,7 +80,7 @@ def demo_server(workers: int | None = None) -> Iterator[Server]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, server, log_path)
-            yield Server(url, data_dir)
+            yield Server(url, data_dir, server.pid)
         except BaseException:
             tail = log_path.read_text(errors="replace")[-4000:]
             print(f"--- server log (tail) ---\n{tail}\n---", file=sys.stderr)
@@ -105,6 +113,26 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> Non
             raise RuntimeError(f"server exited before it was ready:\n{tail}")
         time.sleep(0.05)
     raise RuntimeError("server not ready after 600 s")
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command (in parentheses, which may hold spaces): state, ppid, …
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def checked(response: httpx.Response) -> Any:

@@ -15,7 +15,11 @@ import sys
 from pathlib import Path
 
 HTTP_LOAD = Path(__file__).with_name("http_load.py")
-LINE = re.compile(r"^(verify|dispense): (\d+) req/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms", re.M)
+LINE = re.compile(
+    r"^(verify|dispense): (\d+) req/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms.*"
+    r"server ([\d.]+) ms, PostgreSQL ([\d.]+) ms",
+    re.M,
+)
 
 
 def main() -> None:
@@ -25,7 +29,7 @@ def main() -> None:
     parser.add_argument("load", nargs=argparse.REMAINDER, help="options for http_load.py")
     args = parser.parse_args()
     load = [a for a in args.load if a != "--"]
-    figures: dict[tuple[int, str], list[tuple[float, float, float]]] = {}
+    figures: dict[tuple[int, str], list[tuple[float, ...]]] = {}
     for run in range(1, args.runs + 1):
         for workers in args.workers:
             command = [sys.executable, str(HTTP_LOAD), "--workers", str(workers), *load]
@@ -33,17 +37,18 @@ def main() -> None:
                 command, capture_output=True, text=True, check=True
             ).stdout
             print(f"--- run {run}, workers {workers}\n{output.strip()}", flush=True)
-            for name, rate, p50, p99 in LINE.findall(output):
-                figures.setdefault((workers, name), []).append(
-                    (float(rate), float(p50), float(p99))
-                )
-    print("\nworkers  what      req/s of each run       median  p50 ms (median)  p99 ms (median)")
+            for name, *values in LINE.findall(output):
+                figures.setdefault((workers, name), []).append(tuple(map(float, values)))
+    print(
+        "\nworkers  what      req/s of each run       median   p50 ms  p99 ms"
+        "  CPU ms a request: server  PostgreSQL (medians)"
+    )
     for (workers, name), runs in sorted(figures.items(), key=lambda item: (item[0][1], item[0][0])):
-        rates = " ".join(f"{rate:6.0f}" for rate, _, _ in runs)
+        rates = " ".join(f"{run[0]:6.0f}" for run in runs)
+        medians = [statistics.median(run[i] for run in runs) for i in range(5)]
         print(
-            f"{workers:>7}  {name:<8}  {rates:<22}  {statistics.median(r for r, _, _ in runs):6.0f}"
-            f"  {statistics.median(p for _, p, _ in runs):15.1f}"
-            f"  {statistics.median(p for _, _, p in runs):15.1f}"
+            f"{workers:>7}  {name:<8}  {rates:<22}  {medians[0]:6.0f}  {medians[1]:7.1f}"
+            f"  {medians[2]:6.1f}  {medians[3]:24.2f}  {medians[4]:10.2f}"
         )
 
 
