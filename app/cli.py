@@ -19,7 +19,7 @@ import click
 from app.audit.cli import audit_group
 from app.db.backup_cli import backup_command, restore_command
 from app.labels.layouts import LAYOUTS, MAX_LABELS, SYMBOLOGIES
-from app.settings import Settings
+from app.settings import DEFAULT_WORKERS, Settings
 from models.roles import OrganizationKind, Role
 from scanner.modes import MODES
 
@@ -77,13 +77,19 @@ def main() -> None:
 @click.option("--demo", "with_demo", is_flag=True, help="Seed the demo world and print its logins.")
 @click.option("--host", default=None, help="Listen address (DARUTRACE_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (DARUTRACE_PORT, default 8000).")
-def serve(with_demo: bool, host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Worker processes serving the port (DARUTRACE_WORKERS, default {DEFAULT_WORKERS}).",
+)
+def serve(with_demo: bool, host: str | None, port: int | None, workers: int | None) -> None:
     """Start the database (embedded unless DATABASE_URL), migrate, and serve the API."""
     from concurrent.futures import ThreadPoolExecutor
 
     from app.db.database import Database
 
-    settings = Settings.from_env().served_at(host, port)
+    settings = Settings.from_env().served_at(host, port, workers)
     db = Database(settings)
     # PostgreSQL starts in processes of its own while this one loads the application (a second
     # of imports): the two waits overlap.
@@ -93,14 +99,15 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
         import uvicorn
 
         from app import demo, demo_history
-        from app.factory import create_app
+        from app.factory import configure_logging, create_app
 
         server.result()
         db.migrate()
         if with_demo:
             asyncio.run(demo.seed_database(db))
             asyncio.run(demo_history.record_database(db))
-        app = create_app(settings, db)
+        settings.jwt_secret()  # made here once, not raced for by the workers
+        app = create_app(settings, db) if settings.workers == 1 else None
         settings.record_server_url()
         url = settings.server_url
         click.echo(f"DaruTrace at {url}  (API docs: {url}/schema)")
@@ -110,18 +117,44 @@ def serve(with_demo: bool, host: str | None, port: int | None) -> None:
             for login in demo.logins():
                 click.echo(f"  {login.username:<24} {login.password:<30} {login.role.value}")
             click.echo("Demo scanner keys (X-API-Key): darutrace demo devices")
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
-        _run_until_signalled(uvicorn.Server(config))
+        options: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_config": None,
+            "access_log": False,
+            "timeout_graceful_shutdown": 10,
+        }
+        if app is not None:
+            _run_until_signalled(uvicorn.Server(uvicorn.Config(app, **options)))
+        else:
+            configure_logging(settings)
+            click.echo(f"{settings.workers} worker processes")
+            _run_workers(settings, db.url, uvicorn.Config(_WORKER_APP, **options))
     finally:
         background.shutdown()  # the server's start, if an import failed meanwhile
         db.stop()
+
+
+_WORKER_APP = "app.factory:worker_app"
+# A worker that does not answer the supervisor's ping for this long is killed and replaced: long
+# enough that one busy with a big request (a 100,000-code event) is not taken for hung.
+_WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def _run_workers(settings: Settings, database_url: str, config: uvicorn.Config) -> None:
+    """uvicorn's supervisor: it binds the port, spawns the workers (each imports the app and
+    runs its startup), replaces any that dies, and on SIGINT/SIGTERM stops them all and waits
+    for them to finish their requests and their shutdown before returning."""
+    from uvicorn.supervisors import Multiprocess
+
+    # What the workers inherit: the database this process started, and the address served.
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DARUTRACE_HOST"] = settings.host
+    os.environ["DARUTRACE_PORT"] = str(settings.port)
+    config.factory = True
+    config.workers = settings.workers
+    config.timeout_worker_healthcheck = _WORKER_HEALTHCHECK_SECONDS
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 class _Stopped(Exception):

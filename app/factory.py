@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,13 +12,18 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
-from litestar.logging.config import LoggingConfig, StructLoggingConfig
+from litestar.logging.config import (
+    LoggingConfig,
+    StructLoggingConfig,
+    default_structlog_processors,
+)
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 from litestar.static_files import create_static_files_router
 from openapi_ui_bundles import swagger_ui
+from structlog.typing import EventDict
 
 from app.access_log.middleware import AccessLogMiddleware
 from app.access_log.pages import ROUTES as ACCESS_LOG_PAGES
@@ -26,6 +32,7 @@ from app.alerts.pages import ROUTES as ALERT_PAGES
 from app.alerts.routes import AlertController
 from app.audit.sealer import Sealer
 from app.auth.cache import PrincipalCache
+from app.auth.invalidation import CredentialChanges
 from app.auth.middleware import PUBLIC_OPT, CredentialsMiddleware
 from app.auth.routes import AuthController
 from app.catalog.product_page import ROUTES as PRODUCT_PAGES
@@ -84,14 +91,17 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     """From start to shutdown. A start remembers nothing from an earlier run of the same app
     object (the tests restart one app over a database refilled each time)."""
     state = app_state(app)
-    await state.forget()
+    state.forget()
     db = state.db
     await db.open_pool()
     sealer = Sealer(db)
     sealer.start()
+    changes = CredentialChanges(db.conninfo, state.principals, db.connection_lost)
     try:
+        await changes.start()
         yield
     finally:
+        await changes.stop()
         await sealer.stop()
         await db.close_pool()
 
@@ -190,6 +200,25 @@ def create_app(settings: Settings, db: Database) -> Litestar:
     return app
 
 
+def worker_app() -> Litestar:
+    """The application of one process of `darutrace serve --workers N` (uvicorn calls this in
+    each worker it spawns). The parent has started the database and migrated it, and hands the
+    worker its URL as DATABASE_URL, with the address served as DARUTRACE_HOST and _PORT."""
+    settings = Settings.from_env()
+    db = Database(settings)
+    db.start_server()
+    return create_app(settings, db)
+
+
+def configure_logging(settings: Settings) -> None:
+    """The application's log lines for a process that does not build the application (the
+    parent of the workers, which reports them starting and stopping)."""
+    config = _logging(settings).structlog_logging_config
+    config.configure()
+    assert config.standard_lib_logging_config is not None
+    config.standard_lib_logging_config.configure()
+
+
 def _cors(settings: Settings) -> CORSConfig | None:
     """Cross-origin calls only from the origins named in DARUTRACE_CORS_ORIGINS (none by
     default). Credentials are headers (bearer token, API key), never cookies."""
@@ -243,8 +272,14 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+def _process_id(_: object, __: str, event: EventDict) -> EventDict:
+    event["pid"] = os.getpid()
+    return event
+
+
 def _logging(settings: Settings) -> StructlogConfig:
-    """One JSON object per log line, from our loggers, Litestar's, uvicorn's and Alembic's alike.
+    """One JSON object per log line, from our loggers, Litestar's, uvicorn's and Alembic's alike,
+    each naming the process that wrote it (with several workers, their lines interleave).
     Requests are logged without headers or bodies, which carry passwords, tokens and API keys."""
     json_lines = {
         "()": "structlog.stdlib.ProcessorFormatter",
@@ -253,6 +288,7 @@ def _logging(settings: Settings) -> StructlogConfig:
             structlog.processors.JSONRenderer(),
         ],
         "foreign_pre_chain": [
+            _process_id,
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -270,6 +306,7 @@ def _logging(settings: Settings) -> StructlogConfig:
                     "uvicorn.access": {"level": "WARNING", "propagate": True},
                 },
             ),
+            processors=[_process_id, *default_structlog_processors(as_json=True)],
             log_exceptions="never",
             pretty_print_tty=False,
         ),

@@ -14,6 +14,9 @@ from app.security.config import SecuritySettings
 from models.reader_config import ReaderConfig
 
 _SERVER_URL = "server-url"
+# Worker processes of `darutrace serve` (DARUTRACE_WORKERS, `--workers`): see the README's
+# figures for why this is the default on a 2-core machine.
+DEFAULT_WORKERS = 1
 
 
 def _env(name: str, default: str) -> str:
@@ -30,6 +33,7 @@ class Settings:
     log_level: str
     jwt_secret_override: str | None
     auth_cache_seconds: float = 10.0
+    workers: int = 1
     resolver_url: str = ""
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     security: SecuritySettings = field(default_factory=SecuritySettings)
@@ -46,9 +50,12 @@ class Settings:
         host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
-    def served_at(self, host: str | None, port: int | None) -> Settings:
-        """These settings for a server started on `host`:`port` (given on the command line)."""
-        return replace(self, host=host or self.host, port=port or self.port)
+    def served_at(self, host: str | None, port: int | None, workers: int | None = None) -> Settings:
+        """These settings for a server started on `host`:`port` with `workers` processes (given
+        on the command line)."""
+        return replace(
+            self, host=host or self.host, port=port or self.port, workers=workers or self.workers
+        )
 
     def record_server_url(self) -> None:
         """Note where the server serves, for the commands that print labels beside it."""
@@ -79,6 +86,7 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             jwt_secret_override=os.environ.get("DARUTRACE_JWT_SECRET") or None,
             auth_cache_seconds=float(_env("AUTH_CACHE_SECONDS", "10")),
+            workers=_workers(_env("WORKERS", str(DEFAULT_WORKERS))),
             resolver_url=_env("RESOLVER_URL", ""),
             reader=ReaderConfig.from_environment(),
             security=SecuritySettings.from_env(),
@@ -94,6 +102,13 @@ class Settings:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             write_secret_once(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def _workers(text: str) -> int:
+    workers = int(text)
+    if workers < 1:
+        raise ValueError(f"DARUTRACE_WORKERS must be 1 or more, not {text!r}")
+    return workers
 
 
 def write_secret_once(path: Path, value: str) -> None:

@@ -23,12 +23,12 @@ class AppState:
     facilities: FacilityDirectory
     rate_limits: RateLimits
 
-    async def forget(self) -> None:
-        """Drop everything kept in memory between requests: facilities, credentials, rate-limit
-        counts. Each is a copy of the database or counts since the start."""
+    def forget(self) -> None:
+        """Drop everything kept in memory between requests: facilities and credentials, each a
+        copy of the database. (Rate-limit counts are kept in the database, shared by every
+        worker: a worker that starts again does not reset them.)"""
         self.principals.clear()
         self.facilities.clear()
-        await self.rate_limits.reset()
 
     @property
     def token_ttl(self) -> timedelta:

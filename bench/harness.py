@@ -32,12 +32,19 @@ LONG = httpx.Timeout(600.0)  # a million packs in one request takes a while
 class Server:
     url: str
     data_dir: Path
-    pid: int  # the server's process (not its embedded PostgreSQL)
+    pid: int = 0  # of `darutrace serve` (not its embedded PostgreSQL)
 
     def peak_rss_mb(self) -> float:
         """The server process's peak resident memory so far (Linux: VmHWM)."""
         status = Path(f"/proc/{self.pid}/status").read_text()
         return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far (user + system) by the server's processes (its workers
+        included) and by its PostgreSQL's, from /proc (Linux): processes that have ended are
+        not counted, so read it around a run whose connections stay open."""
+        postmaster = int((self.data_dir / "pg18" / "postmaster.pid").read_text().split()[0])
+        return _tree_cpu_seconds(self.pid), _tree_cpu_seconds(postmaster)
 
     def pg_conninfo(self) -> str:
         """The embedded PostgreSQL the server runs (port: line 4 of postmaster.pid)."""
@@ -54,15 +61,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server() -> Iterator[Server]:
+def demo_server(workers: int | None = None) -> Iterator[Server]:
     """Start `darutrace serve --demo` on an empty data directory; SIGTERM it on the way out.
     With DARUTRACE_BENCH_DATA_DIR set, that directory is used and kept (a second run reuses the
-    data it holds, so a bench can be re-measured without building its data again)."""
+    data it holds, so a bench can be re-measured without building its data again). `workers`:
+    that many worker processes, else the server's default (DARUTRACE_WORKERS)."""
     kept = os.environ.get("DARUTRACE_BENCH_DATA_DIR")
     with _data_directory(kept) as data_dir:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env |= {"DARUTRACE_DATA_DIR": str(data_dir), "DARUTRACE_PORT": str(port)}
+        if workers is not None:
+            env["DARUTRACE_WORKERS"] = str(workers)
         # The benchmarks measure the server, not the per-client limits: one token drives
         # thousands of verifications a second. Set these variables to measure with limits on.
         for rule in ("VERIFY", "PARSE", "RESOLVER"):
@@ -108,6 +118,26 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> Non
             raise RuntimeError(f"server exited before it was ready:\n{tail}")
         time.sleep(0.05)
     raise RuntimeError("server not ready after 600 s")
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command (in parentheses, which may hold spaces): state, ppid, …
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def checked(response: httpx.Response) -> Any:

@@ -7,6 +7,7 @@
 
     apt-get install -y wrk
     uv run python bench/http_load.py [--duration 10] [--connections 32] [--packs 40000]
+                                     [--workers N]
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 from harness import (
+    Server,
     code,
     commission,
     demo_server,
@@ -104,6 +106,9 @@ class WrkResult:
     p99_ms: float
     errors: str  # non-2xx responses and socket errors, as wrk reports them
     output: str
+    # CPU milliseconds a request, of the server's processes and of PostgreSQL's: unlike the
+    # rate, hardly changed by what else runs on the machine.
+    cpu_ms: tuple[float, float] = (0.0, 0.0)
 
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -121,21 +126,31 @@ def parse_wrk(output: str) -> WrkResult:
     return WrkResult(float(rate[1]), latency("50"), latency("99"), "; ".join(errors), output)
 
 
-def wrk(args: argparse.Namespace, url: str, script: Path | None, *script_args: str) -> WrkResult:
+def wrk(
+    args: argparse.Namespace, server: Server, path: str, script: Path | None, *script_args: str
+) -> WrkResult:
+    url = f"{server.url}{path}"
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
     command += ["--latency", "--timeout", "10s"]
     if script is not None:
         command += ["-s", str(script)]
     command += [url, *(["--", *script_args] if script_args else [])]
+    before = server.cpu_seconds()
     run = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
-    return parse_wrk(run.stdout)
+    after = server.cpu_seconds()
+    result = parse_wrk(run.stdout)
+    requests = result.requests_per_second * args.duration
+    cpu_ms = tuple((a - b) * 1000 / requests for a, b in zip(after, before, strict=True))
+    return replace(result, cpu_ms=(cpu_ms[0], cpu_ms[1]))
 
 
 def report(label: str, result: WrkResult) -> None:
     errors = f" ({result.errors})" if result.errors else ""
+    server, postgres = result.cpu_ms
     print(
         f"{label}: {result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-        f"p99 {result.p99_ms:.1f} ms{errors}"
+        f"p99 {result.p99_ms:.1f} ms{errors}; CPU a request: server {server:.2f} ms, "
+        f"PostgreSQL {postgres:.2f} ms"
     )
 
 
@@ -171,13 +186,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--packs", type=int, default=40_000, help="packs ready to dispense")
+    parser.add_argument("--workers", type=int, default=None, help="server worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again.")
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        demo_server() as server,
+        demo_server(args.workers) as server,
         httpx.Client(base_url=server.url) as client,
     ):
         codes = received_packs(client, args.packs + 1)
@@ -189,11 +205,12 @@ def main() -> None:
         codes_file = Path(tmp, "codes.txt")
         codes_file.write_text("\n".join(dispensable) + "\n")
 
-        health = wrk(args, f"{server.url}/health", None)
-        verify = wrk(args, f"{server.url}/api/verify", verify_lua)
+        health = wrk(args, server, "/health", None)
+        verify = wrk(args, server, "/api/verify", verify_lua)
         dispense = wrk(
             args,
-            f"{server.url}/api/events",
+            server,
+            "/api/events",
             dispense_lua,
             str(codes_file),
             str(args.threads),
@@ -204,7 +221,11 @@ def main() -> None:
         )
         verified_status = answer.json()["status"]
 
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs")
+    workers = args.workers or os.environ.get("DARUTRACE_WORKERS", "default")
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs, "
+        f"workers {workers}"
+    )
     report("health", health)
     report("verify", verify)
     print(f"  (the verified pack answers status {verified_status!r})")

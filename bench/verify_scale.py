@@ -2,7 +2,7 @@
 requests (random packs, one keep-alive connection) with 100,000 packs in the database and with
 10,000,000 (target: within 1.5x of each other).
 
-    uv run python bench/verify_scale.py [--max-packs 10000000] [--requests 2000]
+    uv run python bench/verify_scale.py [--max-packs 10000000] [--requests 2000] [--workers N]
 """
 
 from __future__ import annotations
@@ -73,11 +73,15 @@ def main() -> None:
     parser.add_argument("--max-packs", type=int, default=10_000_000)
     parser.add_argument("--small", type=int, default=100_000, help="the first size")
     parser.add_argument("--requests", type=int, default=2000, help="measured per size")
+    parser.add_argument("--workers", type=int, default=None, help="server worker processes")
     args = parser.parse_args()
     sizes = [args.small, args.max_packs]
     p50s = []
 
-    with demo_server() as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        demo_server(args.workers) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         maker, verifier = login(client, "sina-darou"), login(client, "razi-pharmacy")
         gtin = new_batch(client, maker, quantity=args.max_packs)
         have = 0

@@ -12,6 +12,7 @@ from models import (
     identity,
     indicators,
     packs,
+    rate_limits,
     recalls,
     sessions,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "indicators",
     "metadata",
     "packs",
+    "rate_limits",
     "recalls",
     "sessions",
 ]

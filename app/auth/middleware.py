@@ -34,6 +34,7 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
             cached = state.principals.get(credential)
             if cached is not None:
                 return AuthenticationResult(user=cached, auth=credential)
+        generation = state.principals.generation
         session = await request_session(connection.scope).get()
         try:
             if authorization:
@@ -43,11 +44,11 @@ class CredentialsMiddleware(AbstractAuthenticationMiddleware):
                 principal = await service.principal_from_token(
                     session, token.strip(), state.jwt_secret
                 )
-                state.principals.put(authorization, principal)
+                state.principals.put(authorization, principal, generation)
                 return AuthenticationResult(user=principal, auth=token)
             if api_key:
                 principal = await service.principal_from_api_key(session, api_key.strip())
-                state.principals.put(api_key, principal)
+                state.principals.put(api_key, principal, generation)
                 return AuthenticationResult(user=principal, auth=api_key)
         except Unauthorized as exc:
             raise NotAuthorizedException(exc.detail, headers=BEARER_CHALLENGE) from exc
