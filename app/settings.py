@@ -16,7 +16,7 @@ from models.reader_config import ReaderConfig
 _SERVER_URL = "server-url"
 # Worker processes of `darutrace serve` (DARUTRACE_WORKERS, `--workers`): see the README's
 # figures for why this is the default on a 2-core machine.
-DEFAULT_WORKERS = 1
+DEFAULT_WORKERS = 2
 
 
 def _env(name: str, default: str) -> str:
@@ -33,7 +33,7 @@ class Settings:
     log_level: str
     jwt_secret_override: str | None
     auth_cache_seconds: float = 10.0
-    workers: int = 1
+    workers: int = DEFAULT_WORKERS
     resolver_url: str = ""
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     security: SecuritySettings = field(default_factory=SecuritySettings)

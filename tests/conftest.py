@@ -28,6 +28,11 @@ from app.settings import Settings
 from app.state import app_state
 from models.tables import metadata
 
+# The servers the tests start are single processes unless a test asks for more
+# (`tests/test_workers.py` runs `serve --workers 2`): many tests start servers side by side, and
+# each worker holds up to 41 connections of the test PostgreSQL's 100.
+os.environ.setdefault("DARUTRACE_WORKERS", "1")
+
 TEST_DATABASE = f"darutrace_test_{os.getpid()}"
 # A throwaway cluster needs no crash safety.
 FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
