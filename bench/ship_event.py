@@ -8,14 +8,10 @@ them, one event each way, end to end over HTTP.
 from __future__ import annotations
 
 import sys
-import time
-import uuid
 from typing import Any
 
 import httpx
 from harness import (
-    LONG,
-    checked,
     code,
     commission,
     demo_server,
@@ -24,15 +20,13 @@ from harness import (
     new_batch,
     serial_lines,
 )
+from pallet import timed_event
 
 
 def timed(
     client: httpx.Client, headers: dict[str, str], action: str, codes: list[str], **fields: Any
 ) -> float:
-    event = {"event_id": str(uuid.uuid4()), "action": action, "codes": codes, **fields}
-    started = time.perf_counter()
-    answer = checked(client.post("/api/events", json=event, headers=headers, timeout=LONG))
-    elapsed = time.perf_counter() - started
+    elapsed, answer = timed_event(client, headers, action, codes, **fields)
     if answer["summary"]["ok"] != len(codes):
         raise RuntimeError(f"{action}: not all ok: {answer['summary']}")
     return elapsed
