@@ -118,9 +118,9 @@ async def record(
     codes = [read(text, request.reader) for text in request.codes]
     target = _target(request)
     found = _found(request)
-    # A few codes naming no case: the whole transaction is pipelined (BEGIN with the lock, the
-    # writes with COMMIT). Cases may hold thousands of packs, whose rows go by COPY, which a
-    # pipeline cannot carry.
+    # A few codes naming no case: the whole transaction is pipelined, so that its writes go out
+    # in one burst (bench/round_trips.py: BEGIN, the lock, the writes, COMMIT). Cases may hold
+    # thousands of packs, whose rows go by COPY, which a pipeline cannot carry.
     few = len(codes) < store.BULK and target is None
     few = few and not any(isinstance(code, ContainerCode) for code in codes)
     try:
@@ -152,8 +152,8 @@ async def record(
                 payload_hash,
                 {"status_code": status_code, "body": body},
             )
-            # The writes go out together, with COMMIT when the whole transaction is pipelined
-            # (a nested pipeline would wait for them before COMMIT); many go by COPY instead.
+            # The writes go out together (a nested pipeline inside the whole transaction's would
+            # only add a wait for them); many go by COPY instead.
             bulk = max(len(work.pack_events), len(work.updates)) >= store.BULK
             async with nullcontext() if bulk or few else connection.pipeline():
                 changed = await store.write_event(

@@ -156,7 +156,7 @@ async def write_event(
     final = {update.pack.key: update for update in updates}
     for key in versions.keys() - final.keys():  # a line in its history, its state unchanged
         pack = packs[key]
-        final[key] = PackUpdate(pack, pack_state_of(pack), pack.container_sscc)
+        final[key] = PackUpdate(pack, _as_it_stands(pack), pack.container_sscc)
     writes = [final[key] for key in sorted(final)]
     await _update_packs(connection, row.event_id, writes, versions)
     return [w for w in writes if w.changed]
@@ -189,7 +189,7 @@ def _event_values(row: EventRow) -> tuple[Any, ...]:
     )
 
 
-def pack_state_of(pack: PackRow) -> PackState:
+def _as_it_stands(pack: PackRow) -> PackState:
     """The row's state as it stands (overlays play no part in what is written)."""
     return PackState(
         status=pack.status,
