@@ -1,6 +1,7 @@
 """Console page renders at scale: the pack, batch and recall-progress pages (and the fragments
-the batch page loads: the forward trace, the next page of packs) of one batch of 1,000,000 packs
-spread over 500 facilities, p50 and p95 (target p95 ≤ 300 ms for the pages).
+the batch page loads: the forward trace, the next page of packs; the progress's API twin) of one
+batch of 1,000,000 packs spread over 500 facilities, p50 and p95 (target p95 ≤ 300 ms for the
+pages).
 
     uv run python bench/pages.py [PACKS] [FACILITIES] [RUNS]
 
@@ -84,11 +85,18 @@ def main() -> None:
             issued = checked(api.get("/api/recalls", headers=inspector))
             recall = next(each for each in issued if each["gtin"] == gtin)
         else:
+            started = time.perf_counter()
             recall = checked(api.post("/api/recalls", json=order, headers=inspector))
+            print(f"recall issued in {time.perf_counter() - started:.2f} s")
         progress = f"/console/recalls/{recall['id']}"
         measure("recall progress page", lambda: pages.get(progress), runs)
         measure(
             "recall progress fragment (polled)", lambda: pages.get(f"{progress}/progress"), runs
+        )
+        measure(
+            "recall progress, API (GET /api/recalls/{id})",
+            lambda: api.get(f"/api/recalls/{recall['id']}", headers=inspector),
+            runs,
         )
         measure("recall list", lambda: pages.get("/console/recalls"), max(3, runs // 5))
 

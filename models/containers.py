@@ -40,7 +40,7 @@ class ContainerEvent(SQLModel, table=True):
     """What happened to a container (append-only): packed, shipped, received, unpacked."""
 
     __tablename__ = "container_events"
-    __table_args__ = (_case_key("sscc"),)
+    __table_args__ = (_case_key("sscc"), sa.Index("ix_container_events_event_id", "event_id"))
 
     sscc: str = Field(sa_type=sa.CHAR(18), primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="events.event_id", primary_key=True)

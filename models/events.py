@@ -64,7 +64,12 @@ class Outcome(enum.StrEnum):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (unsealed_index("events", "recorded_at", "event_id"),)
+    __table_args__ = (
+        unsealed_index("events", "recorded_at", "event_id"),
+        # In time order, for reading the register's events as EPCIS events page by page.
+        sa.Index("ix_events_event_time", "event_time", "event_id"),
+        sa.Index("ix_events_recorded_at", "recorded_at", "event_id"),
+    )
 
     event_id: uuid.UUID = Field(primary_key=True)
     action: Action = Field(sa_type=enum_column(Action, length=12))
@@ -95,6 +100,8 @@ class PackEvent(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("gtin", "serial", "version", name="uq_pack_events_version"),
         unsealed_index("pack_events", "recorded_at", "event_id", "gtin", "serial"),
+        # An event's lines (its EPCIS epcList), however the packs are keyed.
+        sa.Index("ix_pack_events_event_id", "event_id"),
     )
 
     gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)

@@ -69,3 +69,17 @@ class RecallNotice(SQLModel, table=True):
     notified_at: datetime = timestamp_field()
     acknowledged_at: datetime | None = timestamp_field(nullable=True)
     acknowledged_by: uuid.UUID | None = None
+
+
+class RecallProgress(SQLModel, table=True):
+    """Packs of each recall by category and facility (app/recalls/progress.py), moved in the
+    transaction of every change to a recalled pack, so that progress is read as a few hundred
+    rows however many packs a recall reaches. A group that emptied stays as a 0 row; no facility
+    is the nil UUID, as the column is in the primary key."""
+
+    __tablename__ = "recall_progress"
+
+    recall_id: uuid.UUID = Field(foreign_key="recalls.id", primary_key=True)
+    category: str = Field(max_length=30, primary_key=True)
+    facility_id: uuid.UUID = Field(primary_key=True)
+    packs: int = Field(sa_type=sa.BigInteger)

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from app.events.rows import EventRow, PackEventRow, PackRow, PackUpdate
 from app.events.transitions import PackState
 from app.indicators import summaries
+from app.recalls import progress as recall_progress
 from models.packs import PackStatus
 
 Connection = psycopg.AsyncConnection[Any]
@@ -170,6 +171,7 @@ async def count(
     briefly as can be."""
     await summaries.count_pack_events(connection, lines)
     await summaries.move_stock(connection, changed)
+    await recall_progress.move(connection, changed)
 
 
 def _event_values(row: EventRow) -> tuple[Any, ...]:
@@ -239,6 +241,9 @@ async def _update_packs(
         await connection.execute(_PACK_WRITES)
         await _copy(connection, _COPY_PACK_WRITES, _PACK_WRITE_TYPES, rows)
         await connection.execute(_UPDATE_PACKS.format(writes="pack_writes u"), (event_id,))
+        # Emptied now, not at commit: one transaction may record several events (an EPCIS
+        # document), and the next one's update must not meet these rows.
+        await connection.execute("TRUNCATE pack_writes")
     elif writes:
         statement = _UPDATE_PACKS.format(writes=_ARRAY_PACK_WRITES)
         await connection.execute(statement, (event_id, *_columns(list(rows))))

@@ -23,6 +23,7 @@ from app.events.service import checked_event_time
 from app.facilities.directory import FacilityDirectory, acting_site
 from app.indicators import summaries
 from app.packs.serials import new_serials
+from app.recalls import progress as recall_progress
 from models.base import utcnow
 from models.catalog import Batch
 from models.events import BUSINESS_STEP, Action, Event
@@ -64,7 +65,7 @@ async def commission(
                 select(Batch).where(Batch.gtin == gtin, Batch.lot == lot).with_for_update()
             )
         ).first()
-        _ensure_room(batch, gtin, lot, count)
+        ensure_room(batch, gtin, lot, count)
         assert batch is not None
         event_id = uuid.uuid4()
         now = utcnow()
@@ -86,8 +87,13 @@ async def commission(
         # First: a facility that is gone (its key) is refused before the packs are copied.
         await session.flush()
         try:
-            await _copy_packs(
-                session, batch, new_serials(count), facility_id, event_id, serialized_at
+            await copy_packs(
+                await driver_connection(session),
+                batch,
+                new_serials(count),
+                facility_id,
+                event_id,
+                serialized_at,
             )
         except psycopg.errors.UniqueViolation:
             # A serial already exists for this GTIN (about count * N / 5e17): draw again.
@@ -113,7 +119,7 @@ async def check(
     _ensure_count(count)
     product = await owned_product(session, principal, gtin)
     batch = await session.get(Batch, (product.gtin, lot))
-    _ensure_room(batch, product.gtin, lot, count)
+    ensure_room(batch, product.gtin, lot, count)
     assert batch is not None
     return batch
 
@@ -129,7 +135,7 @@ def _ensure_count(count: int) -> None:
         )
 
 
-def _ensure_room(batch: Batch | None, gtin: str, lot: str, count: int) -> None:
+def ensure_room(batch: Batch | None, gtin: str, lot: str, count: int) -> None:
     if batch is None:
         raise InvalidInput(
             Translatable(
@@ -150,8 +156,8 @@ def _ensure_room(batch: Batch | None, gtin: str, lot: str, count: int) -> None:
         )
 
 
-async def _copy_packs(
-    session: AsyncSession,
+async def copy_packs(
+    driver: psycopg.AsyncConnection[Any],
     batch: Batch,
     serials: list[str],
     facility_id: uuid.UUID,
@@ -160,7 +166,6 @@ async def _copy_packs(
 ) -> None:
     """COPY only the serials, into a temporary table, then fill in the columns every new pack
     shares with one INSERT … SELECT: a third faster than copying whole rows as text."""
-    driver = await driver_connection(session)
     await driver.execute("CREATE TEMP TABLE new_serials (serial text) ON COMMIT DROP")
     async with driver.cursor() as cursor, cursor.copy("COPY new_serials FROM STDIN") as copy:
         for start in range(0, len(serials), _COPY_ROWS):
@@ -181,8 +186,13 @@ async def _copy_packs(
             event_id,
         ),
     )
+    # Dropped at once: one transaction may commission several batches (an EPCIS document).
+    await driver.execute("DROP TABLE new_serials")
     await summaries.count_commissioned(
         driver, batch.gtin, batch.lot, facility_id, len(serials), now
+    )
+    await recall_progress.count_commissioned(
+        driver, batch.gtin, batch.lot, facility_id, len(serials)
     )
 
 

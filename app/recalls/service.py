@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from app.auth.principal import Principal
 from app.catalog.service import gtin_of
 from app.errors import Conflict, InvalidInput, NotFound
+from app.recalls import progress
 from models.base import utcnow
 from models.identity import Role
 from models.recalls import RecallClass, RecallKind
@@ -43,59 +44,35 @@ CATEGORIES = (
     "stolen",
 )
 UNACCOUNTED = frozenset({"at_holder", "in_transit", "stolen"})
-SUPPLIED = "('dispensed', 'exported', 'sample', 'free_sample', 'checked_out')"
+SUPPLIED = "('" + "', '".join(progress.SUPPLIED) + "')"
 HELD = "('active', 'locked')"
 DISPENSERS = "('pharmacy', 'hospital')"
 
-# One CASE decides every pack's category, from the pack's status, custody and `supplied_before`
-# (supplied before the recall was issued); `where` is each facility the pack is tied to (the
-# holder, the destination in transit, or where it was supplied or destroyed). The packs are
-# named by GTIN and lots as values, not by a join to the recall's rows, so that the planner
-# sees how many there are (a join through a just-written recall_batches row is estimated at a
-# handful of packs and planned as a nested loop: 45 s instead of 1 s at a million packs).
-_CATEGORY = f"""
-       CASE
-         WHEN p.status = 'destroyed' THEN 'destroyed'
-         WHEN p.status = 'stolen' THEN 'stolen'
-         WHEN p.supplied_before THEN 'supplied_before_recall'
-         WHEN p.status IN {SUPPLIED} THEN 'supplied_after_recall'
-         WHEN p.transit_to_id IS NOT NULL AND (p.in_return OR dest.organization_id = %(owner)s)
-           THEN 'returning'
-         WHEN p.transit_to_id IS NOT NULL THEN 'in_transit'
-         WHEN holder.organization_id = %(owner)s THEN 'at_owner'
-         WHEN p.status = 'locked' THEN 'quarantined'
-         ELSE 'at_holder'
-       END"""
+# The packs are named by GTIN and lots as values, not by a join to the recall's rows, so that the
+# planner sees how many there are (a join through a just-written recall_batches row is
+# estimated at a handful of packs and planned as a nested loop: 45 s instead of 1 s at a
+# million packs).
+_CATEGORY = progress.category_case("%(owner)s", "p.supplied_before")
 _SUPPLIED_BEFORE = f"p.status IN {SUPPLIED} AND p.status_at < %(issued_at)s"
 _RECALLED = "p.gtin = %(gtin)s AND p.lot = ANY(%(lots)s::text[])"
 _CATEGORISED = f"""
 SELECT p.gtin, p.serial, p.lot, p.status, p.status_at,
-       coalesce(p.transit_to_id, p.holder_id, p.status_facility_id) AS where_id,
-       {_CATEGORY} AS category
+       {progress.WHERE} AS where_id, {_CATEGORY} AS category
 FROM (SELECT *, {_SUPPLIED_BEFORE} AS supplied_before FROM packs p WHERE {_RECALLED}) p
 LEFT JOIN facilities holder ON holder.id = p.holder_id
 LEFT JOIN facilities dest ON dest.id = p.transit_to_id
 """  # noqa: S608 (composed of constants only, like the ones below)
-# The counts per category and facility: the packs are first counted by what decides their
-# category and facility (a few thousand groups for a million packs), and only those groups
-# categorised and joined to their facilities, not every pack.
-_PROGRESS = f"""
-SELECT c.category, f.gln, f.name, f.province, o.name AS organization, c.packs
-FROM (SELECT {_CATEGORY} AS category, p.where_id, sum(p.packs)::bigint AS packs
-      FROM (SELECT p.status, {_SUPPLIED_BEFORE} AS supplied_before, p.holder_id,
-                   p.transit_to_id, p.in_return,
-                   coalesce(p.transit_to_id, p.holder_id, p.status_facility_id) AS where_id,
-                   count(*) AS packs
-            FROM packs p WHERE {_RECALLED}
-            GROUP BY p.status, p.holder_id, p.transit_to_id, p.status_facility_id, p.in_return,
-                     2) p
-      LEFT JOIN facilities holder ON holder.id = p.holder_id
-      LEFT JOIN facilities dest ON dest.id = p.transit_to_id
-      GROUP BY 1, 2) c
-LEFT JOIN facilities f ON f.id = c.where_id
+# The kept counts of a recall (app/recalls/progress.py), with their facilities; a group that
+# emptied stays as a 0 row.
+_PROGRESS = """
+SELECT c.category, f.gln, f.name, f.name_fa, f.province, o.name AS organization,
+       o.name_fa AS organization_fa, c.packs
+FROM recall_progress c
+LEFT JOIN facilities f ON f.id = c.facility_id
 LEFT JOIN organizations o ON o.id = f.organization_id
-WHERE %(organization)s::uuid IS NULL OR f.organization_id = %(organization)s::uuid
-"""  # noqa: S608
+WHERE c.recall_id = %(recall)s AND c.packs <> 0
+  AND (%(organization)s::uuid IS NULL OR f.organization_id = %(organization)s::uuid)
+"""
 _PACKS = f"""
 SELECT c.gtin, c.serial, c.lot, c.status, c.status_at, c.category,
        f.gln AS facility_gln, f.name AS facility_name, f.province
@@ -131,7 +108,8 @@ JOIN organizations o ON o.id = f.organization_id
 WHERE part.held > 0 OR o.kind IN {DISPENSERS}
 """  # noqa: S608
 _NOTICES = """
-SELECT f.gln, f.name, o.name AS organization, n.organization_id, n.packs_at_notice,
+SELECT f.gln, f.name, f.name_fa, o.name AS organization, o.name_fa AS organization_fa,
+       n.organization_id, n.packs_at_notice,
        n.packs_supplied, n.first_supplied_at, n.last_supplied_at, n.notified_at,
        n.acknowledged_at
 FROM recall_notices n
@@ -178,7 +156,9 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
     recall_id = uuid.uuid4()
     async with connection.transaction():
         product = await (
-            await connection.execute("SELECT 1 FROM products WHERE gtin = %s", (gtin,))
+            await connection.execute(
+                "SELECT organization_id FROM products WHERE gtin = %s", (gtin,)
+            )
         ).fetchone()
         if product is None:
             raise InvalidInput(f"gtin: no product with GTIN {gtin} is registered.", field="gtin")
@@ -231,11 +211,14 @@ async def issue(connection: Connection, principal: Principal, order: RecallOrder
         await connection.execute(
             _NOTIFY, {"recall": recall_id, "now": now, "gtin": gtin, "lots": sorted(batches)}
         )
+        # Last: from here to COMMIT, events and commissioning wait (see progress._HOLD_WRITERS).
+        await progress.count_recall(connection, recall_id, gtin, sorted(batches), product[0], now)
     return recall_id
 
 
 # A notice not yet acknowledged, as progress lists it.
-_WHO = ("gln", "name", "organization", "packs_at_notice", "packs_supplied")
+_WHO = ("gln", "name", "name_fa", "organization", "organization_fa", "packs_at_notice",
+        "packs_supplied")  # fmt: skip
 
 
 async def recall_details(
@@ -246,7 +229,7 @@ async def recall_details(
     recall = await _visible_recall(connection, principal, recall_id)
     scope = _holder_scope(principal, recall)
     async with connection.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(_PROGRESS, _packs_of(recall) | {"organization": scope})
+        await cursor.execute(_PROGRESS, {"recall": recall_id, "organization": scope})
         rows = await cursor.fetchall()
         await cursor.execute(_NOTICES, {"recall": recall_id, "organization": scope})
         notices = await cursor.fetchall()
@@ -259,7 +242,9 @@ async def recall_details(
             {
                 "gln": row["gln"],
                 "name": row["name"],
+                "name_fa": row["name_fa"],
                 "organization": row["organization"],
+                "organization_fa": row["organization_fa"],
                 "province": row["province"],
                 "packs": dict.fromkeys(CATEGORIES, 0),
             },
@@ -295,7 +280,7 @@ async def reach(
         recall = await cursor.fetchone()
         if recall is None:
             raise NotFound("No recall with this id.")
-        await cursor.execute(_PROGRESS, _packs_of(recall) | {"organization": None})
+        await cursor.execute(_PROGRESS, {"recall": recall_id, "organization": None})
         rows = await cursor.fetchall()
     totals = dict.fromkeys(CATEGORIES, 0)
     for row in rows:
@@ -315,7 +300,9 @@ def _notice(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "gln": row["gln"],
         "name": row["name"],
+        "name_fa": row["name_fa"],
         "organization": row["organization"],
+        "organization_fa": row["organization_fa"],
         "packs_at_notice": row["packs_at_notice"],
         "packs_supplied": row["packs_supplied"],
         "first_supplied_at": row["first_supplied_at"],

@@ -4,7 +4,7 @@ English, and province. Read with plain SQL, a few dozen at a time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +31,10 @@ class Place:
     organization: Organisation
 
 
-_PLACES = """
-SELECT f.id, f.gln, f.name, f.name_fa, f.province, f.city, o.gln, o.name, o.name_fa, o.kind
-FROM facilities f JOIN organizations o ON o.id = f.organization_id
-WHERE f.id = ANY(%s)
-"""
+# A place's columns, as `places_of` reads them after the facility's id (or key).
+PLACE_FIELDS = "f.gln, f.name, f.name_fa, f.province, f.city, o.gln, o.name, o.name_fa, o.kind"
+PLACE_FROM = "facilities f JOIN organizations o ON o.id = f.organization_id"
+_PLACES = f"SELECT f.id, {PLACE_FIELDS} FROM {PLACE_FROM} WHERE f.id = ANY(%s)"  # noqa: S608
 _OWN = "SELECT id FROM facilities WHERE organization_id = %s"
 _BY_GLN = "SELECT id, organization_id FROM facilities WHERE gln = %s"
 
@@ -45,6 +44,11 @@ async def places(connection: Connection, ids: Iterable[uuid.UUID | None]) -> dic
     if not wanted:
         return {}
     rows = await (await connection.execute(_PLACES, (wanted,))).fetchall()
+    return places_of(rows)
+
+
+def places_of(rows: Iterable[Sequence[Any]]) -> dict[Any, Place]:
+    """Rows of a key and `PLACE_FIELDS`, by key."""
     return {
         row[0]: Place(row[1], row[2], row[3], row[4], row[5], Organisation(*row[6:10]))
         for row in rows
