@@ -9,6 +9,7 @@ from litestar import Litestar
 
 from app.auth.cache import PrincipalCache
 from app.db.database import Database
+from app.epcis.capture import Jobs
 from app.facilities.directory import FacilityDirectory
 from app.security.rate_limit import RateLimits
 from app.settings import Settings
@@ -22,6 +23,7 @@ class AppState:
     principals: PrincipalCache
     facilities: FacilityDirectory
     rate_limits: RateLimits
+    epcis_jobs: Jobs
 
     def forget(self) -> None:
         """Drop everything kept in memory between requests: facilities and credentials, each a

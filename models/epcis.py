@@ -47,8 +47,8 @@ class EpcisCapture(SQLModel, table=True):
 
     capture_id: uuid.UUID = Field(primary_key=True)
     error_behaviour: ErrorBehaviour = Field(sa_type=enum_column(ErrorBehaviour, length=8))
-    actor_kind: str = Field(max_length=10)
-    actor_id: uuid.UUID
+    # Who captured it (app/auth/principal.py's fields), for a job resumed after a restart.
+    actor: dict[str, Any] = Field(sa_type=JSONB)
     organization_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id")
     created_at: datetime = timestamp_field()
     finished_at: datetime | None = timestamp_field(nullable=True)

@@ -37,8 +37,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("actor_kind", text(length=10), nullable=False),
-        sa.Column("actor_id", sa.Uuid(), nullable=False),
+        sa.Column("actor", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("organization_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
@@ -57,6 +56,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("capture_id", name=op.f("pk_epcis_captures")),
     )
+    # A document waits here only until its job has run: written once, read once, so not
+    # compressed on the request's path.
+    op.execute("ALTER TABLE epcis_captures ALTER COLUMN document SET STORAGE EXTERNAL")
     op.create_table(
         "epcis_events",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
