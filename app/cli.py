@@ -18,6 +18,7 @@ import click
 
 from app.audit.cli import audit_group
 from app.db.backup_cli import backup_command, restore_command
+from app.epcis.cli import epcis_group
 from app.labels.layouts import LAYOUTS, MAX_LABELS, SYMBOLOGIES
 from app.settings import DEFAULT_WORKERS, Settings
 from models.roles import OrganizationKind, Role
@@ -177,6 +178,7 @@ def _run_until_signalled(server: uvicorn.Server) -> None:
 main.add_command(audit_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(epcis_group)
 
 
 @main.group()

@@ -47,6 +47,9 @@ from app.db.request_session import RequestSessionMiddleware, log_response
 from app.dependencies import DEPENDENCIES
 from app.devices.pages import ROUTES as DEVICE_PAGES
 from app.devices.routes import DeviceController
+from app.epcis.capture import Jobs
+from app.epcis.export_routes import ROUTES as EPCIS_EXPORTS
+from app.epcis.routes import EpcisController
 from app.events.pages import ROUTES as COUNTER_PAGES
 from app.events.routes import EventController
 from app.facilities.admin_pages import ROUTES as FACILITY_ADMIN_PAGES
@@ -99,8 +102,10 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     changes = CredentialChanges(db.conninfo, state.principals, db.connection_lost)
     try:
         await changes.start()
+        state.epcis_jobs.resume(db)
         yield
     finally:
+        await state.epcis_jobs.stop()
         await changes.stop()
         await sealer.stop()
         await db.close_pool()
@@ -108,13 +113,15 @@ async def running(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, db: Database) -> Litestar:
     """`db` must be started (server up, migrations applied); the app opens and closes its pool."""
+    directory = FacilityDirectory()
     state = AppState(
         settings=settings,
         db=db,
         jwt_secret=settings.jwt_secret(),
         principals=PrincipalCache(ttl=settings.auth_cache_seconds),
-        facilities=FacilityDirectory(),
+        facilities=directory,
         rate_limits=RateLimits(settings.security),
+        epcis_jobs=Jobs(directory, settings.reader),
     )
 
     app = Litestar(
@@ -139,6 +146,8 @@ def create_app(settings: Settings, db: Database) -> Litestar:
             InventoryController,
             ContainerController,
             IndicatorController,
+            EpcisController,
+            *EPCIS_EXPORTS,
             pack_page,
             resolver_description,
             *console.ROUTES,
@@ -241,7 +250,16 @@ def _csrf(secret: str) -> CSRFConfig:
         secret=hashlib.sha256(f"csrf:{secret}".encode()).hexdigest(),
         cookie_path=CONSOLE,
         # Everything but the console's pages: the API, the resolver, static files, health.
-        exclude=["^/api/", "^/schema", "^/01/", "^/static/", "^/health", "^/ready", "^/[.]well"],
+        exclude=[
+            "^/api/",
+            "^/epcis/",
+            "^/schema",
+            "^/01/",
+            "^/static/",
+            "^/health",
+            "^/ready",
+            "^/[.]well",
+        ],
     )
 
 

@@ -203,6 +203,15 @@ CASES = [
         # The first pack went from the plant to Daru Pakhsh's Tehran hub and Dr. Razi Pharmacy.
         HANDLED_AMX | {"hospital": 404},
     ),
+    # The same histories as EPCIS documents, scoped as their twins.
+    Case("batch EPCIS export", "GET", f"/api/batches/{AMX}/epcis", HANDLED_AMX),
+    Case("other batch EPCIS export", "GET", f"/api/batches/{ATV}/epcis", HANDLED_ATV),
+    Case(
+        "pack EPCIS export",
+        "GET",
+        f"/api/packs/{AMX_GTIN}/{{amx_serial}}/epcis",
+        HANDLED_AMX | {"hospital": 404},
+    ),
     Case(
         "own inventory",
         "GET",
