@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -103,6 +104,10 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     try:
         await changes.start()
         state.epcis_jobs.resume(db)
+        # What start-up made (modules, the app, its routes) lives as long as the process: out of
+        # the collector's sight, a full collection no longer walks it. Measured: the first
+        # 10,000-EPC document read in 37 ms before, 13 ms after (bench/epcis.py).
+        gc.freeze()
         yield
     finally:
         await state.epcis_jobs.stop()
