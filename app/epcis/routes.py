@@ -26,6 +26,8 @@ from app.problems import PROBLEM_JSON
 from models.epcis import ErrorBehaviour
 from models.identity import Role
 
+# Query answers are JSON-LD documents, as the standard's REST binding serves them.
+QUERY_DOCUMENT = "application/ld+json"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 EVERY_ROLE = frozenset(Role)
 ANYONE = [allow(EVERY_ROLE, devices=True)]
@@ -60,10 +62,12 @@ class EpcisController(Controller):
         ["/", "/capture", "/events"],
         http_method=HttpMethod.OPTIONS,
         opt={PUBLIC_OPT: True},
+        status_code=204,
+        response_headers=[ResponseHeader(name="Allow", value="OPTIONS, GET, POST")],
         summary="Discovery: the versions and limits this repository supports",
     )
-    async def discovery(self) -> Response[None]:
-        return Response(None, status_code=204, headers={"Allow": "OPTIONS, GET, POST"})
+    async def discovery(self) -> None:
+        return None
 
     @post(
         "/capture",
@@ -120,7 +124,12 @@ class EpcisController(Controller):
             headers={"Location": f"/epcis/events/{quote(outcome.event_id, safe='')}"},
         )
 
-    @get("/events", guards=ANYONE, summary="Query events (the standard parameters), paged")
+    @get(
+        "/events",
+        guards=ANYONE,
+        media_type=QUERY_DOCUMENT,
+        summary="Query events (the standard parameters), paged",
+    )
     async def events(
         self, request: Request[Any, Any, Any], connection: Connection, principal: Caller
     ) -> Response[Any]:
@@ -143,7 +152,12 @@ class EpcisController(Controller):
             raise NotFound(f"No event {event_id} that you may see.")
         return Response(render_event(events[0], _format(request)))
 
-    @get("/epcs/{epc:path}", guards=ANYONE, summary="One EPC's events: /epcis/epcs/{epc}/events")
+    @get(
+        "/epcs/{epc:path}",
+        guards=ANYONE,
+        media_type=QUERY_DOCUMENT,
+        summary="One EPC's events: /epcis/epcs/{epc}/events",
+    )
     async def epc_events(
         self, request: Request[Any, Any, Any], connection: Connection, principal: Caller,
         epc: FromPath[str],
@@ -170,6 +184,7 @@ class EpcisController(Controller):
     @get(
         "/{resource:str}/{rest:path}",
         guards=ANYONE,
+        media_type=QUERY_DOCUMENT,
         summary="One value's events: /{resource}/{value}/events",
     )
     async def value_events(
@@ -213,7 +228,7 @@ async def _answer(
         pairs = [(k, v) for k, vs in parameters.items() if k != "nextPageToken" for v in vs]
         pairs.append(("nextPageToken", query.token(following)))
         headers["Link"] = f'<{request.url.path}?{urlencode(pairs)}>; rel="next"'
-    return Response(document, headers=headers, media_type="application/ld+json")
+    return Response(document, headers=headers, media_type=QUERY_DOCUMENT)
 
 
 async def _values(connection: Connection, principal: Caller, resource: str) -> list[str]:
