@@ -30,6 +30,11 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
 class Forbidden(ServiceError):
     status_code = 403
     title = "Forbidden"

@@ -49,7 +49,7 @@ WRITES = {
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _problem(description: str) -> ResponseSpec:
+def problem_response(description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=Problem,
         media_type=PROBLEM_JSON,
@@ -79,5 +79,5 @@ def _document(handler: HTTPRouteHandler, public_opt: str) -> None:
         statuses |= FORBIDDEN
     if writes:
         statuses |= WRITES
-    documented = {status: _problem(text) for status, text in statuses.items()}
+    documented = {status: problem_response(text) for status, text in statuses.items()}
     handler.responses = documented | dict(handler.responses or {})

@@ -22,6 +22,7 @@ from app.db.database import Database
 from app.epcis import captured, register
 from app.epcis.captured import CapturedEvent
 from app.epcis.document import Document, read_document, read_event
+from app.epcis.xml12 import read_xml_document, read_xml_event
 from app.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from app.facilities.directory import FacilityDirectory, Site, acting_site
 from models.base import utcnow
@@ -57,11 +58,21 @@ def ensure_may_capture(principal: Principal) -> None:
 
 
 async def accept(
-    connection: Connection, principal: Principal, body: bytes, behaviour: ErrorBehaviour
+    connection: Connection,
+    principal: Principal,
+    body: bytes,
+    behaviour: ErrorBehaviour,
+    *,
+    xml: bool = False,
 ) -> tuple[uuid.UUID, Document]:
-    """Checks the document and keeps it as a job to run; raises DocumentError when invalid."""
+    """Checks the document and keeps it as a job to run; raises DocumentError when invalid.
+    An XML document is kept in its EPCIS 2.0 JSON form, the one its job reads."""
     ensure_may_capture(principal)
-    document = read_document(body)
+    if xml:
+        document, data = read_xml_document(body)
+        body = msgspec.json.encode(data)
+    else:
+        document = read_document(body)
     if len(document.events) > MAX_EVENTS:
         raise ServiceError(
             f"A document may hold at most {MAX_EVENTS:,} events (GS1-EPCIS-Capture-Limit); "
@@ -86,10 +97,13 @@ async def capture_event(
     principal: Principal,
     body: bytes,
     reader: ReaderConfig,
+    *,
+    xml: bool = False,
 ) -> Outcome:
-    """`POST /epcis/events`: one event, captured while the request waits."""
+    """`POST /epcis/events`: one event, captured while the request waits (in XML, a document
+    of one event: the XML binding has no event on its own)."""
     ensure_may_capture(principal)
-    document = read_event(body)
+    document = read_xml_event(body) if xml else read_event(body)
     async with connection.transaction():
         outcome = await _capture(connection, directory, principal, document, 0, None, reader)
     if outcome.error is not None and not outcome.stored:

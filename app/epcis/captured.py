@@ -33,14 +33,15 @@ ROLE_OF_LIST: dict[str, EpcRole] = {
     "outputQuantityList": EpcRole.output_quantity,
 }
 LIST_OF_ROLE = {role: name for name, role in ROLE_OF_LIST.items() if name in EPC_LISTS}
-# CBV words may come bare (`shipping`), as the CBV 2.0 URI or as the EPCIS 1.2 URN; they are
-# kept bare, so that a query for one finds all three.
-_CBV_FORMS = (
-    "https://ref.gs1.org/cbv/BizStep-",
-    "https://ref.gs1.org/cbv/Disp-",
-    "urn:epcglobal:cbv:bizstep:",
-    "urn:epcglobal:cbv:disp:",
-)
+# CBV words (business steps, dispositions, source/destination and transaction types, error
+# reasons) may come bare (`shipping`), as the CBV 2.0 URI or as the EPCIS 1.2 URN; they are
+# read bare, so that a query for one finds all three.
+_CBV_FORMS = tuple(
+    form
+    for vocabulary, urn in (("BizStep", "bizstep"), ("Disp", "disp"), ("SDT", "sdt"),
+                            ("BTT", "btt"), ("ER", "er"))
+    for form in (f"https://ref.gs1.org/cbv/{vocabulary}-", f"urn:epcglobal:cbv:{urn}:")
+)  # fmt: skip
 _COPY_FROM = 500
 _COPY = "COPY epcis_epcs (event_pk, role, position, epc, key) FROM STDIN"
 _COPY_CHUNK = 20_000

@@ -92,6 +92,11 @@ def read_document(body: bytes) -> Document:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise DocumentError([{"path": "$", "message": f"not JSON: {exc}"}]) from None
+    return check_document(data)
+
+
+def check_document(data: Any) -> Document:
+    """An EPCIS 2.0 document as JSON decodes it, checked."""
     problems = _Problems()
     if not isinstance(data, dict):
         raise DocumentError([{"path": "$", "message": "an EPCISDocument must be a JSON object"}])

@@ -16,16 +16,18 @@ from litestar.params import FromPath
 from app.auth.guards import allow
 from app.auth.middleware import PUBLIC_OPT
 from app.dependencies import Caller, Connection, Runtime
-from app.epcis import capture, query, register_events
+from app.epcis import capture, query, register_events, xml12
 from app.epcis.document import EVENT_TYPES, DocumentError
 from app.epcis.filters import EventQuery
 from app.epcis.identifiers import EPCFormat
 from app.epcis.rendering import render_event
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, UnsupportedMediaType
+from app.openapi_problems import problem_response
 from app.problems import PROBLEM_JSON
 from models.epcis import ErrorBehaviour
 from models.identity import Role
 
+JSON_TYPES = frozenset({"application/json", "application/ld+json"})
 # Query answers are JSON-LD documents, as the standard's REST binding serves them.
 QUERY_DOCUMENT = "application/ld+json"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -42,6 +44,10 @@ HEADERS = [
     ResponseHeader(name="GS1-EPCIS-Capture-Limit", value=str(capture.MAX_EVENTS)),
     ResponseHeader(name="GS1-EPCIS-Capture-File-Size-Limit", value="16777216"),
 ]
+# Capture reads JSON-LD or XML, by the request's Content-Type.
+CAPTURE_RESPONSES = {
+    415: problem_response("The body is neither EPCIS JSON-LD nor EPCIS XML (the Content-Type).")
+}
 # The vocabularies' resources: what each lists, and the query parameter its events answer.
 RESOURCES = {
     "eventTypes": ("event_type", "eventType"),
@@ -72,6 +78,7 @@ class EpcisController(Controller):
     @post(
         "/capture",
         guards=ANYONE,
+        responses=CAPTURE_RESPONSES,
         summary="Capture an EPCISDocument (asynchronously: 202 and a job)",
     )
     async def capture_document(
@@ -81,7 +88,7 @@ class EpcisController(Controller):
         behaviour = _behaviour(request)
         try:
             capture_id, document = await capture.accept(
-                connection, principal, await request.body(), behaviour
+                connection, principal, await request.body(), behaviour, xml=_is_xml(request)
             )
         except DocumentError as exc:
             return _invalid(request, exc)
@@ -102,7 +109,12 @@ class EpcisController(Controller):
     ) -> dict[str, Any]:
         return await capture.job(connection, principal, capture_id)
 
-    @post("/events", guards=ANYONE, summary="Capture one event (while the request waits): 201")
+    @post(
+        "/events",
+        guards=ANYONE,
+        responses=CAPTURE_RESPONSES,
+        summary="Capture one event (while the request waits): 201",
+    )
     async def capture_one(
         self, request: Request[Any, Any, Any], connection: Connection, runtime: Runtime,
         principal: Caller,
@@ -110,7 +122,7 @@ class EpcisController(Controller):
         try:
             outcome = await capture.capture_event(
                 connection, runtime.facilities, principal, await request.body(),
-                runtime.settings.reader,
+                runtime.settings.reader, xml=_is_xml(request),
             )  # fmt: skip
         except DocumentError as exc:
             return _invalid(request, exc)
@@ -263,6 +275,19 @@ def _named(request: Request[Any, Any, Any], resource: str) -> str | None:
     if not path.startswith(head) or not path.endswith(tail) or len(path) <= len(head + tail):
         return None
     return unquote(path[len(head) : -len(tail)])
+
+
+def _is_xml(request: Request[Any, Any, Any]) -> bool:
+    """JSON-LD (or JSON, or no type said) or XML; anything else is refused before reading."""
+    media = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media in xml12.MEDIA_TYPES:
+        return True
+    if media in JSON_TYPES or not media:
+        return False
+    raise UnsupportedMediaType(
+        f"Capture takes EPCIS 2.0 JSON-LD ({', '.join(sorted(JSON_TYPES))}) or EPCIS XML "
+        f"({', '.join(sorted(xml12.MEDIA_TYPES))}), not {media}."
+    )
 
 
 def _behaviour(request: Request[Any, Any, Any]) -> ErrorBehaviour:
