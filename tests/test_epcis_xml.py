@@ -319,3 +319,39 @@ async def test_a_bad_xml_document_is_named_by_xpath_and_stores_nothing(
         assert refused.status_code == 400, refused.text
         assert said in refused.text, refused.text
     assert (await _pack(client, gtin, "XB1"))["status"] == "unknown"
+
+
+async def test_a_20_xml_event_keeps_its_sensor_reports_and_persistent_disposition(
+    client: AsyncTestClient[Any],
+) -> None:
+    maker = await headers_for(client, MAKER)
+    site = facility_gln(MAKER)
+    gtin, _, _ = await register_batch(client, maker, item="325", lot="XM05")
+    observed = f"""
+    <ObjectEvent>
+      <eventTime>2026-11-30T09:00:00.000Z</eventTime>
+      <eventTimeZoneOffset>+03:30</eventTimeZoneOffset>
+      <epcList><epc>{sgtin_urn(gtin, "XS1")}</epc></epcList>
+      <action>OBSERVE</action>
+      <bizStep>inspecting</bizStep>
+      {_place(site)}
+      <persistentDisposition><set>completeness_verified</set></persistentDisposition>
+      <sensorElementList><sensorElement>
+        <sensorMetadata time="2026-11-30T08:59:00.000Z" deviceID="urn:epc:id:giai:6260009.T1"/>
+        <sensorReport type="gs1:Temperature" value="6.5" uom="CEL"/>
+        <sensorReport type="gs1:RelativeHumidity" value="41" uom="A93"/>
+      </sensorElement></sensorElementList>
+    </ObjectEvent>"""
+    body = xml_document(observed, version="2.0").replace("xsd:1", "xsd:2")
+    job = await _capture_xml(client, maker, body)
+    assert job["success"], job["errors"]
+    answer = await client.get(
+        "/epcis/events", params={"MATCH_epc": sgtin_dl(gtin, "XS1")}, headers=maker
+    )
+    (found,) = answer.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert found["persistentDisposition"] == {"set": ["completeness_verified"]}
+    (sensor,) = found["sensorElementList"]
+    assert sensor["sensorMetadata"]["deviceID"] == "urn:epc:id:giai:6260009.T1"
+    assert [(r["type"], r["value"]) for r in sensor["sensorReport"]] == [
+        ("gs1:Temperature", 6.5), ("gs1:RelativeHumidity", 41)
+    ]  # fmt: skip

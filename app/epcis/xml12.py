@@ -193,10 +193,9 @@ class _Converter:
             elif name == "errorDeclaration":
                 event[name] = self._declaration(child, member, where)
             elif name == "persistentDisposition":
-                event[name] = {
-                    k: [_text(c) for c in child if _split(c.tag) == ("", k)]
-                    for k in ("set", "unset")
-                }
+                words = {k: [_text(c) for c in child if _split(c.tag) == ("", k)]
+                         for k in ("set", "unset")}  # fmt: skip
+                event[name] = {k: v for k, v in words.items() if v}
             elif name == "sensorElementList":
                 event[name] = [self._sensor(s) for s, _ in self._items(child, where, member)]
             else:
