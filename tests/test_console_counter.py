@@ -219,3 +219,52 @@ async def test_on_the_persian_counter_the_server_s_reasons_are_in_persian(client
         == "نقش شما (\u2068distributor\u2069) اجازهٔ ثبت «\u2068dispense\u2069» را ندارد."
     )
     assert await _status(client, gtin, serials[1]) == "active"
+
+
+async def test_scans_queued_offline_go_together_each_recorded_once_in_order(
+    client: Client,
+) -> None:
+    gtin, lot, serials = await _stock_at(client, "razi-pharmacy", 3)
+    await _counter_session(client, "razi-pharmacy")
+    before = await _event_count(client)
+    first, second = (_dispense(pack_code(gtin, s), offline=True) for s in serials[:2])
+    unsent = {"event_id": str(uuid.uuid4()), "action": "ship",
+              "codes": [pack_code(gtin, serials[2])], "offline": True}  # fmt: skip
+    twice = _dispense(pack_code(gtin, serials[0]), offline=True)  # after `first`, in order
+    batch = {"events": [first, second, unsent, twice]}
+    queued = "/console/counter/events/queued"
+
+    refused = await client.post(queued, json=batch, headers=JSON)
+    assert refused.status_code == 403 and await _event_count(client) == before
+
+    answer = await client.post(queued, json=batch, headers=_csrf(client))
+    assert answer.status_code == 200, answer.text
+    answers = answer.json()["answers"]
+    assert [a["status"] for a in answers] == [200, 200, 422, 200], answers
+    assert answers[0]["body"]["results"][0]["lot"] == lot
+    assert answers[0]["body"]["results"][0]["outcome"] == "ok"
+    assert "destination" in answers[2]["body"]["detail"]
+    assert answers[3]["body"]["results"][0]["outcome"] == "warning"  # the same pack, twice
+    assert "already dispensed" in answers[3]["body"]["results"][0]["reason"]
+    assert [await _status(client, gtin, s) for s in serials] == ["dispensed"] * 2 + ["active"]
+    assert await _event_count(client) == before + 3
+
+    # Sent again (the answer was lost on the way): nothing recorded twice, the same answers.
+    again = await client.post(queued, json=batch, headers=_csrf(client))
+    assert [a["status"] for a in again.json()["answers"]] == [200, 200, 422, 200]
+    assert again.json()["answers"][0] == answers[0]
+    assert await _event_count(client) == before + 3
+
+    inspector = await headers_for(client, "fdo-inspector")
+    log = await client.get(
+        "/api/access-log", params={"resource": "events", "limit": 200}, headers=inspector
+    )
+    rows = [e for e in log.json() if e["path"] == queued]
+    assert sorted(e["object_id"] for e in rows if e["object_id"]) == sorted(
+        [e["event_id"] for e in batch["events"]] * 2
+    )  # one row a scan, each time it came; none for a request that recorded them
+    # The request refused for want of its CSRF header has its row, with the status it got.
+    assert [e["status_code"] for e in rows if not e["object_id"]] == [403]
+
+    empty = await client.post(queued, json={"events": []}, headers=_csrf(client))
+    assert empty.status_code in (400, 422), empty.text

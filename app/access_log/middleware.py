@@ -55,6 +55,12 @@ class AccessLogMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, send_once_logged)
+        except Exception as exc:
+            # Refused by a middleware inside this one (CSRF, say): the exception is answered
+            # further out, past `send_once_logged`, so its row is written here, before that.
+            if not started and entry.logged_status is None:
+                await self._write(scope, entry, _status_of(exc))
+            raise
         finally:
             if not started and entry.logged_status is None:
                 # No answer at all (the client went away): the attempt is recorded still.
@@ -72,6 +78,15 @@ class AccessLogMiddleware(ASGIMiddleware):
             return 500
         entry.logged(status)
         return None
+
+
+def _status_of(exc: Exception) -> int:
+    """The status the app answers for an exception (app/problems.py): its own, else 503 for
+    the database out of reach, else 500."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status
+    return 503 if isinstance(exc, psycopg.OperationalError) else 500
 
 
 _DETAIL = {

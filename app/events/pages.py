@@ -7,24 +7,28 @@ are access-logged the same way; the page works offline (`static/counter.js`, the
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.response import Template
 
+from app.access_log import service as access_log
 from app.access_log.middleware import AUDIT_OPT
 from app.auth.guards import ORGANIZATION_ROLES, allow
 from app.auth.middleware import PAGE_OPT, PUBLIC_OPT
 from app.catalog import service as catalog
 from app.dependencies import Access, Caller, Connection, Runtime, Session
+from app.errors import ServiceError
 from app.events import service
 from app.events.labels import labelled
 from app.events.routes import EventIn, event_request
 from app.facilities import service as facilities
 from app.packs import service as packs
 from app.packs.routes import VerifyIn
-from app.problems import PROBLEM_JSON
+from app.problems import PROBLEM_JSON, service_problem
 from app.security.rate_limit import RATE_LIMIT_OPT
 from app.web.i18n import language_of
 from app.web.templating import STATIC, page
@@ -71,6 +75,11 @@ def in_language(answer: Any, translate: Translate) -> Any:
 _SAID = ("reason", "detail")
 
 
+# Scans a drain sends in one request: enough to make the round trips negligible, few enough
+# that an answer comes back within a second or two.
+MAX_QUEUED_SENT = 50
+
+
 def _roles(mode: str) -> frozenset[Any]:
     action = Action.return_ if mode == "return" else Action(mode)
     return service.ALLOWED_ROLES[action]
@@ -99,6 +108,51 @@ async def counter_event(
     body = in_language(await labelled(connection, answer.body), language_of(request).gettext)
     media_type = "application/json" if answer.status_code < 400 else PROBLEM_JSON
     return Response(body, status_code=answer.status_code, media_type=media_type)
+
+
+class QueuedScans(msgspec.Struct):
+    events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=MAX_QUEUED_SENT)]
+
+
+@post(
+    f"{COUNTER}/events/queued",
+    guards=[allow(ORGANIZATION_ROLES)],
+    opt={PAGE_OPT: True, AUDIT_OPT: "events"},
+    include_in_schema=False,
+    status_code=200,
+)
+async def counter_queued_events(
+    request: Request[Any, Any, Any],
+    connection: Connection,
+    runtime: Runtime,
+    principal: Caller,
+    access: Access,
+    data: JSONBody[QueuedScans],
+) -> dict[str, Any]:
+    """The scans queued during an outage, sent together when it ends: each recorded in order,
+    in its own transaction with its own access-log row, exactly as `counter/events` records
+    one (same rules, idempotency by `event_id`, answer); the answers in the same order. The
+    request and its answer are one round trip instead of one per scan."""
+    translate = language_of(request).gettext
+    answers = []
+    for item in data.events:
+        entry = access and replace(access, object_id=str(item.event_id), logged_status=None)
+        try:
+            answer = await service.record(
+                connection, runtime.facilities, principal, event_request(item, runtime), entry
+            )
+        except ServiceError as exc:
+            refusal = service_problem(request, exc)
+            status, body = exc.status_code, refusal.content
+        else:
+            status = answer.status_code
+            body = in_language(await labelled(connection, answer.body), translate)
+        if entry is not None and entry.logged_status is None:  # a replay, a refusal
+            await access_log.write(connection, entry, status)
+        answers.append({"status": status, "body": body})
+    if access is not None:
+        access.logged(200)  # every scan has its row: the request needs none of its own
+    return {"answers": answers}
 
 
 @post(
@@ -173,4 +227,12 @@ async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-ROUTES = [counter_page, counter_event, counter_verify, counter_products, service_worker, manifest]
+ROUTES = [
+    counter_page,
+    counter_event,
+    counter_queued_events,
+    counter_verify,
+    counter_products,
+    service_worker,
+    manifest,
+]

@@ -10,6 +10,8 @@
   const lang = root.dataset.lang;
   const user = root.dataset.user;
   const EVENTS = "/console/counter/events";
+  const QUEUED = "/console/counter/events/queued";
+  const QUEUED_SENT = 50; // the server's MAX_QUEUED_SENT
   const VERIFY = "/console/counter/verify";
   const PRODUCTS = "/console/counter/products";
   const $ = (selector) => document.querySelector(selector);
@@ -381,72 +383,83 @@
     retryTimer = setTimeout(drain, backoff);
   }
 
+  // One drain at a time; a call that finds one running asks it to look again when it ends (the
+  // network may come back while it is deciding that it is gone).
+  let drainAgain = false;
   async function drain() {
-    if (draining || loggedOut) return;
+    if (loggedOut) return;
+    if (draining) {
+      drainAgain = true;
+      return;
+    }
     draining = true;
+    drainAgain = false;
     showTally();
     try {
       // The queue is read once a pass and sent in order (reading it again before every send
       // made draining a long queue cost the square of its length); scans made meanwhile are
-      // found by the next pass.
+      // found by the next pass. Several queued scans go in one request (QUEUED_SENT at most).
       passes: for (;;) {
         const pending = await queued();
         if (!pending.length) {
           backoff = 0;
           break;
         }
-        for (const next of pending) {
+        for (let at = 0; at < pending.length; ) {
           if (!navigator.onLine) {
             reachable = false;
             await markOffline();
             break passes;
           }
-          const sent = await deliver(next);
+          const group = pending.slice(at, at + QUEUED_SENT);
+          const sent = group.length > 1 ? await deliverQueued(group) : await deliver(group[0]);
           if (sent === "retry") {
             retryLater();
             break passes;
           }
           if (sent === "login") break passes;
-          queuedCount = Math.max(0, queuedCount - 1);
+          const done = typeof sent === "number" ? sent : 1;
+          at += done;
+          queuedCount = Math.max(0, queuedCount - done);
           showTally();
         }
       }
     } finally {
       draining = false;
       await countQueued();
+      if (drainAgain && !loggedOut) drain();
     }
   }
 
-  async function deliver(scan) {
-    let response;
-    try {
-      response = await send(EVENTS, scan.body);
-    } catch {
-      reachable = false;
-      if (navigator.onLine) {
-        scan.maybeDelivered = true; // the request may have arrived: the retry must be identical
-        await save(scan);
-      }
-      await markOffline(); // those behind it, sent one at a time, have certainly not
-      paint(scan);
-      return "retry";
+  // A send that got no answer: it may have arrived, so a retry must be the same event.
+  async function unanswered(scans) {
+    reachable = false;
+    if (navigator.onLine) {
+      for (const scan of scans) scan.maybeDelivered = true;
+      await transaction("readwrite", (store) => { for (const scan of scans) store.put(scan); });
     }
-    const answer = await response.json().catch(() => ({}));
-    const csrfRefused = response.status === 403 && /csrf/i.test(answer.detail || "");
-    if (response.status === 401 || csrfRefused || response.type === "opaqueredirect") {
+    await markOffline(); // those behind them have certainly not been sent
+    for (const scan of scans) paint(scan);
+    return "retry";
+  }
+
+  // The answer for one scan, from the server (status and body): "sent", "retry" or "login".
+  async function settle(scan, status, answer, redirected = false) {
+    const csrfRefused = status === 403 && /csrf/i.test(answer.detail || "");
+    if (status === 401 || csrfRefused || redirected) {
       loggedOut = true; // the session ended: keep every scan and ask for a new login
       return "login";
     }
     reachable = true;
-    if (response.status >= 500 || response.status === 429) {
+    if (status >= 500 || status === 429) {
       scan.maybeDelivered = true;
-      scan.retryReason = say("server error", { status: response.status });
+      scan.retryReason = say("server error", { status });
       await save(scan);
       paint(scan);
       return "retry";
     }
-    scan.state = response.status < 400 ? "sent" : "failed";
-    scan.status = response.status;
+    scan.state = status < 400 ? "sent" : "failed";
+    scan.status = status;
     scan.answer = answer;
     scan.retryReason = "";
     const outcome = verdict(scan).outcome;
@@ -455,6 +468,46 @@
     paint(scan);
     feedback(outcome);
     return "sent";
+  }
+
+  async function deliver(scan) {
+    let response;
+    try {
+      response = await send(EVENTS, scan.body);
+    } catch {
+      return unanswered([scan]);
+    }
+    const answer = await response.json().catch(() => ({}));
+    return settle(scan, response.status, answer, response.type === "opaqueredirect");
+  }
+
+  // Queued scans in one request; the server records each as `deliver` would, in order. The
+  // number of scans settled, or "retry"/"login". A request refused whole (one scan the server
+  // cannot even read) is sent again scan by scan, so that only that one is refused.
+  async function deliverQueued(scans) {
+    let response;
+    try {
+      response = await send(QUEUED, { events: scans.map((scan) => scan.body) });
+    } catch {
+      return unanswered(scans);
+    }
+    const reply = await response.json().catch(() => ({}));
+    if (response.status === 200 && Array.isArray(reply.answers)) {
+      for (const [index, answer] of reply.answers.entries()) {
+        const sent = await settle(scans[index], answer.status, answer.body || {});
+        if (sent !== "sent") return index ? index : sent;
+      }
+      return reply.answers.length;
+    }
+    if (response.status === 400 || response.status === 422) return deliver(scans[0]);
+    if (response.status >= 500 || response.status === 429) {
+      // Some may have been recorded before it failed: every retry must be the same event.
+      for (const scan of scans.slice(1)) scan.maybeDelivered = true;
+      await transaction("readwrite", (store) => { for (const scan of scans.slice(1)) store.put(scan); });
+    }
+    return settle(scans[0], response.status, reply, response.type === "opaqueredirect").then(
+      (sent) => (sent === "sent" ? 1 : sent),
+    );
   }
 
   // ---- Keyboard wedge: a scanner types far faster than a person. A burst ends with Enter (or
