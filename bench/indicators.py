@@ -40,6 +40,7 @@ ATC = ("J01CA04", "N02BE01", "C09AA05", "A10BA02", "R06AE07")
 GTINS = [with_check_digit(f"0626997{n:06d}") for n in range(PRODUCTS)]
 SUMMARIES = (
     "indicator_flows",
+    "indicator_flows_monthly",
     "indicator_alerts",
     "indicator_open_alerts",
     "indicator_stock",
@@ -173,7 +174,7 @@ GROUP BY 1
 def backfill_statements() -> tuple[str, ...]:
     """The backfills of every kept summary (`SUMMARIES`), from their migrations."""
     statements: tuple[str, ...] = ()
-    for name in ("indicator_summaries", "batch_custody"):
+    for name in ("indicator_summaries", "batch_custody", "indicator_months"):
         (path,) = (Path(__file__).parents[1] / "migrations/versions").glob(f"*_{name}.py")
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader

@@ -29,6 +29,20 @@ class IndicatorFlow(SQLModel, table=True):
     scans: int = Field(sa_type=sa.BigInteger)
 
 
+class IndicatorFlowMonth(SQLModel, table=True):
+    """The same per month (`month`: its first day), moved with the daily row: a long period
+    reads its whole months here."""
+
+    __tablename__ = "indicator_flows_monthly"
+
+    month: date = Field(primary_key=True)
+    facility_id: uuid.UUID = Field(primary_key=True)
+    gtin: str = Field(sa_type=sa.CHAR(14), primary_key=True)
+    action: str = Field(max_length=12, primary_key=True)
+    packs: int = Field(sa_type=sa.BigInteger)
+    scans: int = Field(sa_type=sa.BigInteger)
+
+
 class IndicatorAlert(SQLModel, table=True):
     """Alerts raised per day, site, product ('' when the alert names none) and kind."""
 

@@ -4,14 +4,14 @@ the API's CSV; inspectors and admins only, every read in the access log."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from app.indicators.service import CSV_TABLES, today
+from app.indicators.service import CSV_TABLES, DAILY_CHART_DAYS, today
 from tests.console import log_in
 from tests.helpers import event, facility_gln, headers_for, pack_code, register_batch
 
@@ -82,10 +82,16 @@ def assert_page_equals_api(html: str, answer: dict[str, Any]) -> None:
         row["province"]: {"packs": str(row["packs"]), "batches": str(row["batches"])}
         for row in answer["near_expiry"]["by_province"]
     }
-    per_day: dict[str, dict[str, str]] = {}
-    for row in answer["dispensing_per_day"]:
-        per_day.setdefault(row["day"], {})[row["province"]] = str(row["packs"])
-    assert page.tables["dispensing_per_day"] == per_day
+    # Over a long period the page charts the dispensing per Jalali month, else per day.
+    period = answer["period"]
+    days = (date.fromisoformat(period["to"]) - date.fromisoformat(period["from"])).days
+    series, key = ("dispensing_per_month", "month")
+    if days < DAILY_CHART_DAYS:
+        series, key = ("dispensing_per_day", "day")
+    per_point: dict[str, dict[str, str]] = {}
+    for row in answer[series]:
+        per_point.setdefault(row[key], {})[row["province"]] = str(row["packs"])
+    assert page.tables["dispensing_per_day"] == per_point
 
 
 async def api(client: Client, headers: dict[str, str], **query: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jdatetime
 from litestar.testing import AsyncTestClient
 
 from app.indicators.service import today
@@ -18,7 +19,13 @@ from tests.conftest import TEST_DATABASE, PgServer
 from tests.helpers import event, facility_gln, headers_for, pack_code, register_batch
 
 DAY = "(({col}) AT TIME ZONE 'Asia/Tehran')::date"
-SUMMARIES = ("indicator_flows", "indicator_alerts", "indicator_open_alerts", "indicator_stock")
+SUMMARIES = (
+    "indicator_flows",
+    "indicator_flows_monthly",
+    "indicator_alerts",
+    "indicator_open_alerts",
+    "indicator_stock",
+)
 NEAR_EXPIRY_DAYS = 90
 
 
@@ -140,6 +147,7 @@ def assert_agrees(answer: dict[str, Any], counted: dict[str, Any]) -> None:
     assert totals["alerts_per_10000_scans"] == expected_rate
     assert answer["open_alerts"] == counted["open_alerts"]
     assert answer["dispensing_per_day"] == counted["dispensing_per_day"]
+    assert answer["dispensing_per_month"] == by_jalali_month(counted["dispensing_per_day"])
     assert answer["near_expiry"]["by_province"] == counted["near_expiry"]
     assert [(s["gtin"], s["alerts"]) for s in answer["counterfeit_suspects"]] == counted["suspects"]
     # The tables by province and by product add up to the totals.
@@ -149,6 +157,20 @@ def assert_agrees(answer: dict[str, Any], counted: dict[str, Any]) -> None:
         assert sum(line[name] for line in answer["by_atc"]) == totals[name]
     assert sum(line["scans"] for line in answer["by_province"]) == totals["scans"]
     assert sum(line["alerts"] for line in answer["by_province"]) == totals["alerts"]
+
+
+def jalali_month(day: date) -> date:
+    first: date = jdatetime.date.fromgregorian(date=day).replace(day=1).togregorian()
+    return first
+
+
+def by_jalali_month(per_day: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dispensing per day summed per Jalali month (a month is named by its first day)."""
+    summed: dict[tuple[str, str], int] = {}
+    for row in per_day:
+        key = (jalali_month(date.fromisoformat(row["day"])).isoformat(), row["province"])
+        summed[key] = summed.get(key, 0) + row["packs"]
+    return [{"month": m, "province": p, "packs": n} for (m, p), n in sorted(summed.items())]
 
 
 def summaries(pg_server: PgServer) -> dict[str, list[tuple[Any, ...]]]:
@@ -161,15 +183,18 @@ def summaries(pg_server: PgServer) -> dict[str, list[tuple[Any, ...]]]:
 
 def backfilled(pg_server: PgServer) -> dict[str, list[tuple[Any, ...]]]:
     """The summaries as their migration's backfill makes them from the history (rolled back)."""
-    (path,) = (Path(__file__).parents[1] / "migrations/versions").glob("*_indicator_summaries.py")
-    spec = importlib.util.spec_from_file_location("indicator_summaries", path)
-    assert spec and spec.loader
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    statements = []
+    for name in ("indicator_summaries", "indicator_months"):  # the months from the days
+        (path,) = (Path(__file__).parents[1] / "migrations/versions").glob(f"*_{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        statements += migration.BACKFILL
     with pg_server.connect(TEST_DATABASE) as conn, conn.transaction(force_rollback=True):
         for table in SUMMARIES:
             conn.execute(f"DELETE FROM {table}")
-        for statement in migration.BACKFILL:
+        for statement in statements:
             conn.execute(statement)
         return {
             table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").fetchall()
@@ -271,6 +296,27 @@ async def test_indicators_equal_direct_counts_before_and_after_new_events(
 
     # What was kept with the events is what the history gives when summed afresh.
     assert nonzero(summaries(pg_server)) == nonzero(backfilled(pg_server))
+
+
+async def test_periods_cut_across_jalali_months_agree_with_the_history(
+    client: AsyncTestClient[Any], pg_server: PgServer
+) -> None:
+    """A period reads its whole months from the monthly rows and the days around them from the
+    daily ones: every way of cutting it gives what the history gives."""
+    inspector = await headers_for(client, "fdo-inspector")
+    end = today()
+    this_month = jalali_month(end)
+    last_month = jalali_month(this_month - timedelta(days=1))
+    before_that = jalali_month(last_month - timedelta(days=1))
+    for start, stop in (
+        (last_month, this_month - timedelta(days=1)),  # exactly one whole month
+        (before_that + timedelta(days=3), end),  # a part, a whole month, a part
+        (before_that, end),  # whole months, then this month's days
+        (before_that + timedelta(days=1), this_month - timedelta(days=1)),  # a part, a month
+        (end - timedelta(days=120), end - timedelta(days=100)),  # days only
+    ):
+        answer = await indicators(client, inspector, **{"from": str(start), "to": str(stop)})
+        assert_agrees(answer, direct(pg_server, start, stop))
 
 
 async def test_the_period_and_province_filters(

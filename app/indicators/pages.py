@@ -19,12 +19,12 @@ from app.auth.middleware import PAGE_OPT
 from app.catalog import service as catalog
 from app.dependencies import Connection, Session
 from app.errors import ServiceError
-from app.indicators import service
+from app.indicators import months, service
 from app.indicators.routes import READERS, csv_download
 from app.web import forms
 from app.web.i18n import Language, language_of
 from app.web.provinces import PROVINCES, province
-from app.web.templating import jalali_date, page
+from app.web.templating import jalali_date, jalali_month, page
 from app.web.vocabulary import N_, term
 
 OPT = {PAGE_OPT: True, AUDIT_OPT: "indicators"}
@@ -65,7 +65,8 @@ async def indicators_page(
     except ServiceError as exc:
         status_code, errors = 422, forms.problems_of(language, exc)
     else:
-        answer = await service.indicators(connection, wanted)
+        daily = service.charted_daily(wanted)
+        answer = await service.indicators(connection, wanted, daily=daily)
     fragment = request.headers.get("hx-target") == "indicator-results"
     products = await catalog.list_products(session)
     return page(
@@ -73,7 +74,7 @@ async def indicators_page(
         status_code=status_code, query=query, errors=errors, answer=answer,
         filtered=urlencode({k: v for k, v in query.items() if v}),
         charts=charts(language, answer) if answer else None,
-        per_day=per_day_table(answer) if answer else None,
+        per_day=per_day_table(language, answer) if answer else None,
         provinces=PROVINCES, atc_groups=sorted({p.atc[:3] for p in products if p.atc}),
         products={p.gtin: p for p in products}, expiry_until=_expiry_until(answer),
     )  # fmt: skip
@@ -92,14 +93,13 @@ def charts(language: Language, answer: dict[str, Any]) -> dict[str, Any]:
     """What the page's charts draw (written as JSON into the page, read by indicators.js): the
     dispensing per province for every day of the period, the open alerts by kind, and the stock
     near expiry per province under the map's feature names; labels in the page's language."""
-    start: date = answer["period"]["from"]
-    days = [start + timedelta(days=n) for n in range((answer["period"]["to"] - start).days + 1)]
-    index = {day.isoformat(): n for n, day in enumerate(days)}
+    points, key, rows = _dispensing_points(answer)
+    index = {point: n for n, point in enumerate(points)}
     series: dict[str, dict[str, Any]] = {}
-    for row in answer["dispensing_per_day"]:
+    for row in rows:
         name, label = _province_names(language, row["province"])
-        line = series.setdefault(name, {"name": label, "data": [0] * len(days)})
-        line["data"][index[row["day"].isoformat()]] += row["packs"]
+        line = series.setdefault(name, {"name": label, "data": [0] * len(points)})
+        line["data"][index[row[key]]] += row["packs"]
     near_expiry: dict[str, dict[str, Any]] = {}
     for row in answer["near_expiry"]["by_province"]:
         name, label = _province_names(language, row["province"])
@@ -107,7 +107,7 @@ def charts(language: Language, answer: dict[str, Any]) -> dict[str, Any]:
         entry["value"] += row["packs"]
     return {
         "lang": language.code,
-        "days": [_day_label(language, day) for day in days],
+        "days": [_point_label(language, key, point) for point in points],
         "dispensing": sorted(series.values(), key=lambda line: line["name"]),
         "open_alerts": [
             {"name": language.gettext(term("alert", row["code"])), "value": row["open"]}
@@ -122,15 +122,40 @@ def charts(language: Language, answer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def per_day_table(answer: dict[str, Any]) -> dict[str, Any]:
-    """The dispensing per day as a table of days by provinces (as the sites write them): a row a
-    day with dispensing, a column a province, so that a long period is a few hundred rows."""
-    provinces = sorted({row["province"] for row in answer["dispensing_per_day"]})
+def per_day_table(language: Language, answer: dict[str, Any]) -> dict[str, Any]:
+    """The dispensing per day (per Jalali month over a long period) as a table of days by
+    provinces (as the sites write them): a row a day or month with dispensing, a column a
+    province."""
+    _, key, rows = _dispensing_points(answer)
+    provinces = sorted({row["province"] for row in rows})
     column = {name: n for n, name in enumerate(provinces)}
-    days: dict[date, list[int]] = {}
-    for row in answer["dispensing_per_day"]:
-        days.setdefault(row["day"], [0] * len(provinces))[column[row["province"]]] += row["packs"]
-    return {"provinces": provinces, "days": sorted(days.items())}
+    points: dict[date, list[int]] = {}
+    for row in rows:
+        points.setdefault(row[key], [0] * len(provinces))[column[row["province"]]] += row["packs"]
+    return {
+        "provinces": provinces,
+        "monthly": key == "month",
+        "days": [(p, _point_label(language, key, p), n) for p, n in sorted(points.items())],
+    }
+
+
+def _dispensing_points(answer: dict[str, Any]) -> tuple[list[date], str, list[dict[str, Any]]]:
+    """Every day of the period, or (no daily series) every Jalali month it touches."""
+    start: date = answer["period"]["from"]
+    end: date = answer["period"]["to"]
+    if answer["dispensing_per_day"] is not None:
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        return days, "day", answer["dispensing_per_day"]
+    firsts = [months.month_of(start)]
+    while (following := months.next_month(firsts[-1])) <= end:
+        firsts.append(following)
+    return firsts, "month", answer["dispensing_per_month"]
+
+
+def _point_label(language: Language, key: str, point: date) -> str:
+    if key == "month":
+        return jalali_month(point, language.code == "fa")
+    return _day_label(language, point)
 
 
 def _province_names(language: Language, written: str | None) -> tuple[str, str]:

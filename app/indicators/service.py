@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from app.errors import InvalidInput
+from app.indicators import months
 from app.recalls import service as recalls
 from models.indicators import DAY_ZONE
 
@@ -41,6 +42,18 @@ _WHERE = """
   AND (%(province)s::text IS NULL OR f.province = %(province)s::text)
   AND (%(atc)s::text IS NULL OR starts_with(pr.atc, %(atc)s::text))
 """
+# The period's flows: its whole Jalali months from the monthly rows, the days around them from
+# the daily ones (app/indicators/months.py; no whole month: every day from the daily rows).
+_FLOW_ROWS = """
+SELECT {month_head} facility_id, gtin, action, packs, scans FROM indicator_flows
+WHERE day >= %(from)s AND day < %(months_from)s {action}
+UNION ALL
+SELECT {month} facility_id, gtin, action, packs, scans FROM indicator_flows_monthly
+WHERE month >= %(months_from)s AND month < %(months_to)s {action}
+UNION ALL
+SELECT {month_tail} facility_id, gtin, action, packs, scans FROM indicator_flows
+WHERE day >= %(months_to)s AND day <= %(to)s {action}
+"""
 # The period's days summed per site and product first: a site sells much the same products every
 # day, so the joins and the grouping sets see a row per site and product, not per day.
 _FLOWS = f"""
@@ -49,7 +62,7 @@ SELECT f.province, s.gtin, pr.name, pr.atc, substr(pr.atc, 1, 3) AS atc_group, s
        GROUPING(f.province) AS no_province, GROUPING(s.gtin) AS no_product,
        GROUPING(substr(pr.atc, 1, 3)) AS no_group
 FROM (SELECT facility_id, gtin, action, sum(packs) AS packs, sum(scans) AS scans
-      FROM indicator_flows WHERE day BETWEEN %(from)s AND %(to)s
+      FROM ({_FLOW_ROWS.format(month_head="", month="", month_tail="", action="")}) u
       GROUP BY facility_id, gtin, action) s
 JOIN facilities f ON f.id = s.facility_id
 LEFT JOIN products pr ON pr.gtin = s.gtin
@@ -66,6 +79,26 @@ WHERE s.action = 'dispense' AND s.day BETWEEN %(from)s AND %(to)s {_WHERE}
 GROUP BY s.day, f.province
 HAVING sum(s.packs) > 0
 ORDER BY s.day, f.province
+"""  # noqa: S608
+# Per Jalali month and province: a long period's dispensing (a year: 12 points, not 365). The
+# days before the first whole month are of the month they fall in; those after the last, of
+# the month starting at `months_to`.
+_DISPENSING_PER_MONTH = f"""
+SELECT u.month, f.province, sum(u.packs)::bigint AS packs
+FROM ({
+    _FLOW_ROWS.format(
+        month_head="%(head_month)s::date AS month,",
+        month="month,",
+        month_tail="%(months_to)s::date AS month,",
+        action="AND action = 'dispense'",
+    )
+}) u
+JOIN facilities f ON f.id = u.facility_id
+LEFT JOIN products pr ON pr.gtin = u.gtin
+WHERE true {_WHERE}
+GROUP BY u.month, f.province
+HAVING sum(u.packs) > 0
+ORDER BY u.month, f.province
 """  # noqa: S608
 _ALERTS = f"""
 SELECT f.province, coalesce(sum(s.raised), 0)::bigint AS alerts,
@@ -162,10 +195,27 @@ def period(
     return Period(start, end, province or None, atc, days)
 
 
-async def indicators(connection: Connection, wanted: Period) -> dict[str, Any]:
+# Periods longer than this are charted per month (the daily series stays in the API and CSV).
+DAILY_CHART_DAYS = 92
+
+
+def charted_daily(wanted: Period) -> bool:
+    return (wanted.end - wanted.start).days < DAILY_CHART_DAYS or not (
+        months.split(wanted.start, wanted.end).whole_months
+    )
+
+
+async def indicators(
+    connection: Connection, wanted: Period, *, daily: bool = True
+) -> dict[str, Any]:
+    """`daily`: with the dispensing per day (else only per month, which needs whole months)."""
+    parts = months.split(wanted.start, wanted.end)
     params = {
         "from": wanted.start,
         "to": wanted.end,
+        "months_from": parts.months_from,
+        "months_to": parts.months_to,
+        "head_month": months.month_of(wanted.start),
         "province": wanted.province,
         "atc": wanted.atc,
         "zone": DAY_ZONE,
@@ -179,8 +229,15 @@ async def indicators(connection: Connection, wanted: Period) -> dict[str, Any]:
         flows = await cursor.fetchall()
         await cursor.execute(_ALERTS, params)
         alerts = await cursor.fetchall()
-        await cursor.execute(_DISPENSING_PER_DAY, params)
-        per_day = await cursor.fetchall()
+        per_day: list[dict[str, Any]] | None = None
+        if daily or not parts.whole_months:
+            await cursor.execute(_DISPENSING_PER_DAY, params)
+            per_day = await cursor.fetchall()
+        if parts.whole_months:
+            await cursor.execute(_DISPENSING_PER_MONTH, params)
+            per_month = await cursor.fetchall()
+        else:
+            per_month = _months_of(per_day or [])
         await cursor.execute(_OPEN_ALERTS, params)
         open_alerts = await cursor.fetchall()
         await cursor.execute(_SUSPECTS, params)
@@ -200,6 +257,7 @@ async def indicators(connection: Connection, wanted: Period) -> dict[str, Any]:
         "by_product": by_product,
         "by_atc": by_atc,
         "dispensing_per_day": per_day,
+        "dispensing_per_month": per_month,
         "open_alerts": open_alerts,
         "near_expiry": {
             "as_of": as_of,
@@ -259,6 +317,14 @@ def _flow_tables(
     )
 
 
+def _months_of(per_day: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    summed: dict[tuple[date, str], int] = {}
+    for row in per_day:
+        key = (months.month_of(row["day"]), row["province"])
+        summed[key] = summed.get(key, 0) + row["packs"]
+    return [{"month": m, "province": p, "packs": n} for (m, p), n in sorted(summed.items())]
+
+
 def _counts() -> dict[str, Any]:
     return dict.fromkeys(FLOW_NAMES.values(), 0) | {"scans": 0, "alerts": 0}
 
@@ -288,6 +354,7 @@ CSV_TABLES: dict[str, tuple[str, ...]] = {
     "by_product": ("gtin", "name", "atc", *_COUNTED),
     "by_atc": ("atc_group", *_COUNTED),
     "dispensing_per_day": ("day", "province", "packs"),
+    "dispensing_per_month": ("month", "province", "packs"),
     "open_alerts": ("code", "open"),
     "near_expiry": ("province", "packs", "batches"),
     "counterfeit_suspects": ("gtin", "name", "atc", "unknown_serial", "cloned_code", "alerts"),

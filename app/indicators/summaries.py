@@ -10,9 +10,11 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
+from app.indicators.months import month_of
 from models.events import Outcome
 from models.indicators import DAY_ZONE
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from app.events.rows import PackEventRow, PackUpdate
 
 Connection = psycopg.AsyncConnection[Any]
+_ZONE = ZoneInfo(DAY_ZONE)
 
 # Pack statuses in which a pack held by a site is stock there (as recalls count it).
 HELD = ("active", "locked")
@@ -38,6 +41,16 @@ ORDER BY 1, 2, 3, 4
 ON CONFLICT (day, facility_id, gtin, action)
 DO UPDATE SET packs = s.packs + excluded.packs, scans = s.scans + excluded.scans
 """  # noqa: S608 (constants only)
+_ADD_MONTHLY_FLOWS = """
+INSERT INTO indicator_flows_monthly AS s (month, facility_id, gtin, action, packs, scans)
+SELECT f.month, f.facility_id, f.gtin, f.action, sum(f.packs), sum(f.scans)
+FROM unnest(%s::date[], %s::uuid[], %s::char(14)[], %s::text[], %s::bigint[],
+            %s::bigint[]) AS f(month, facility_id, gtin, action, packs, scans)
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (month, facility_id, gtin, action)
+DO UPDATE SET packs = s.packs + excluded.packs, scans = s.scans + excluded.scans
+"""
 # What a set of pack updates moves, counted in Python from the rows as they were locked and as
 # they become, and added in one upsert each.
 _MOVE_STOCK = """
@@ -175,8 +188,11 @@ async def alert_open_changed(connection: Connection, alert_id: uuid.UUID, delta:
 
 async def _add_flows(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     if rows:
-        columns = list(zip(*rows, strict=True))
-        await connection.execute(_ADD_FLOWS, [list(column) for column in columns])
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await connection.execute(_ADD_FLOWS, columns)
+        # The same into the Jalali month of each row's day (the calendar is Python's to know).
+        columns[0] = [month_of(at.astimezone(_ZONE).date()) for at in columns[0]]
+        await connection.execute(_ADD_MONTHLY_FLOWS, columns)
 
 
 async def _add_open(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -117,6 +117,14 @@ def jalali_date(day: date) -> str:
     return PERSIAN.digits(f"{j.day} {_PERSIAN_MONTHS[j.month - 1]} {j.year}")
 
 
+def jalali_month(first: date, persian: bool) -> str:
+    """`آذر ۱۴۰۵` (Azar 1405 in English): the Jalali month starting on `first`."""
+    j = jdatetime.date.fromgregorian(date=first)
+    if persian:
+        return PERSIAN.digits(f"{_PERSIAN_MONTHS[j.month - 1]} {j.year}")
+    return f"{jdatetime.date.j_months_en[j.month - 1]} {j.year}"
+
+
 @pass_context
 def _when(context: Context, moment: datetime | None) -> Markup:
     """A moment in Tehran time: Jalali on Persian pages, with the Gregorian date on hover."""
